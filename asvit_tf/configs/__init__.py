@@ -1,0 +1,1 @@
+"""Model Garden configs of As-ViT."""

@@ -1,0 +1,1 @@
+"""tf_keras layers of As-ViT, one job each."""

@@ -1,0 +1,58 @@
+"""Window multi-head self-attention over a token map (Fig. 1, splits S_i)."""
+
+from typing import Tuple
+
+import tensorflow as tf
+import tf_keras
+
+from asvit_tf.modeling.layers.linear import linear
+
+
+class WindowAttention(tf_keras.layers.Layer):
+  """Multi-head self-attention inside non-overlapping square windows.
+
+  `window` gives, at call time, the (windows per side, window side in tokens)
+  for a map side; the map is zero padded up to their product, attended, and
+  cropped back. With (S, R//S) this is the paper's split attention; S=1 is
+  global attention. No shifted windows.
+  """
+
+  def __init__(self, dim: int, num_heads: int, **kwargs):
+    super().__init__(**kwargs)
+    self.dim = dim
+    self.num_heads = num_heads
+    self.head_dim = dim // num_heads
+    self.scale = self.head_dim ** -0.5
+    self.qkv = linear(3 * dim, 'qkv')
+    self.proj = linear(dim, 'proj')
+
+  def call(self, x, window: Tuple[Tuple[int, int], Tuple[int, int]]):
+    """x: (B, H, W, D); window: ((n_h, side_h), (n_w, side_w))."""
+    (n_h, side_h), (n_w, side_w) = window
+    height, width = x.shape[1], x.shape[2]
+    pad_h, pad_w = n_h * side_h - height, n_w * side_w - width
+    if pad_h or pad_w:
+      x = tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]])
+    tokens = side_h * side_w
+    # (B, n_h, side_h, n_w, side_w, D) -> (B * n_h * n_w, tokens, D)
+    x = tf.reshape(x, [-1, n_h, side_h, n_w, side_w, self.dim])
+    x = tf.transpose(x, [0, 1, 3, 2, 4, 5])
+    x = tf.reshape(x, [-1, tokens, self.dim])
+    qkv = tf.reshape(self.qkv(x), [-1, tokens, 3, self.num_heads,
+                                   self.head_dim])
+    q, k, v = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]), axis=0)
+    attn = tf.nn.softmax(tf.matmul(q * self.scale, k, transpose_b=True))
+    out = tf.matmul(attn, v)  # (windows, heads, tokens, head_dim)
+    out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [-1, tokens, self.dim])
+    out = self.proj(out)
+    out = tf.reshape(out, [-1, n_h, n_w, side_h, side_w, self.dim])
+    out = tf.transpose(out, [0, 1, 3, 2, 4, 5])
+    out = tf.reshape(out, [-1, n_h * side_h, n_w * side_w, self.dim])
+    if pad_h or pad_w:
+      out = out[:, :height, :width, :]
+    return out
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(dim=self.dim, num_heads=self.num_heads)
+    return config

@@ -1,0 +1,127 @@
+"""Overlapping patch embedding and patch re-embedding (Fig. 1, Sec. 3.1, Sec. 4)."""
+
+from typing import Tuple
+
+import tensorflow as tf
+import tf_keras
+
+from asvit_tf import errors
+from asvit_tf.modeling.layers import normalization
+from asvit_tf.modeling.layers.linear import linear
+
+FULL_RESOLUTION_STRIDE = 4
+ELASTIC_STRIDES = (4, 8, 16)
+
+
+def dilation_for_stride(kernel: int, stride: int) -> int:
+  """Sec. 4: dilation = round((stride/4 - 1) * K1/(K1 - 1)) + 1."""
+  if stride not in ELASTIC_STRIDES:
+    raise errors.UsageError(f'stride={stride} is not supported; allowed: '
+                     f'{", ".join(map(str, ELASTIC_STRIDES))}')
+  ratio = stride / FULL_RESOLUTION_STRIDE - 1
+  return int(round(ratio * kernel / (kernel - 1))) + 1
+
+
+def same_padding(kernel: int, stride: int, dilation: int = 1) -> Tuple[int, int]:
+  """Zero padding (before, after) so a map of side n*stride gives n tokens.
+
+  At dilation 1 this is the official `(K-s)//2` before, `(K-s+1)//2` after.
+  """
+  total = max(dilation * (kernel - 1) + 1 - stride, 0)
+  return total // 2, (total + 1) // 2
+
+
+class PatchEmbedding(tf_keras.layers.Layer):
+  """Stage-1 tokenizer: K1 x K1 convolution, stride 4, then LayerNorm.
+
+  The stride (and with it the dilation, Sec. 4) is elastic: `stride` may be set
+  to 4, 8 or 16 between calls; the weights stay the same. A traced function
+  reads the stride when traced, so retrace after changing it.
+  """
+
+  def __init__(self, filters: int, kernel_size: int,
+               stride: int = FULL_RESOLUTION_STRIDE, **kwargs):
+    super().__init__(**kwargs)
+    self.filters = filters
+    self.kernel_size = kernel_size
+    self.stride = stride
+    self.norm = normalization.SwitchableLayerNorm(name='norm')
+
+  @property
+  def stride(self) -> int:
+    return self._stride
+
+  @stride.setter
+  def stride(self, value: int) -> None:
+    self._dilation = dilation_for_stride(self.kernel_size, value)
+    self._stride = value
+
+  @property
+  def dilation(self) -> int:
+    return self._dilation
+
+  def build(self, input_shape):
+    fan_in = self.kernel_size ** 2 * int(input_shape[-1])
+    # PyTorch's default convolution init, kept by the authors' code.
+    init = tf_keras.initializers.VarianceScaling(
+        1.0 / 3.0, mode='fan_in', distribution='uniform')
+    self.kernel = self.add_weight(
+        'kernel', (self.kernel_size, self.kernel_size, int(input_shape[-1]),
+                   self.filters), initializer=init)
+    bound = fan_in ** -0.5
+    self.bias = self.add_weight(
+        'bias', (self.filters,),
+        initializer=tf_keras.initializers.RandomUniform(-bound, bound))
+    super().build(input_shape)
+
+  def call(self, images):
+    before, after = same_padding(self.kernel_size, self.stride, self.dilation)
+    x = tf.nn.conv2d(
+        images, tf.cast(self.kernel, images.dtype), strides=self.stride,
+        dilations=self.dilation,
+        padding=[[0, 0], [before, after], [before, after], [0, 0]])
+    x = tf.nn.bias_add(x, tf.cast(self.bias, x.dtype))
+    return self.norm(x)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(filters=self.filters, kernel_size=self.kernel_size,
+                  stride=self.stride)
+    return config
+
+
+def unfold(x: tf.Tensor, kernel: int, stride: int) -> tf.Tensor:
+  """The K x K neighbourhoods of a (B, H, W, D) map at `stride`, zero padded.
+
+  Returns (B, H/stride, W/stride, K*K*D); strided slices keep it cheap and
+  differentiable in both modes.
+  """
+  before, after = same_padding(kernel, stride)
+  height, width = x.shape[1] // stride, x.shape[2] // stride
+  x = tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
+  taps = [x[:, i:i + stride * height:stride, j:j + stride * width:stride, :]
+          for i in range(kernel) for j in range(kernel)]
+  return tf.concat(taps, axis=-1)
+
+
+class PatchReEmbedding(tf_keras.layers.Layer):
+  """Between stages: unfold K x K at stride 2, LayerNorm, linear to `filters`.
+
+  As the authors' code: LayerNorm over the whole K*K*dim vector, then a linear
+  map without bias (SPEC section 1).
+  """
+
+  def __init__(self, filters: int, kernel_size: int, **kwargs):
+    super().__init__(**kwargs)
+    self.filters = filters
+    self.kernel_size = kernel_size
+    self.norm = normalization.SwitchableLayerNorm(name='norm')
+    self.proj = linear(filters, 'proj', use_bias=False)
+
+  def call(self, x):
+    return self.proj(self.norm(unfold(x, self.kernel_size, 2)))
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(filters=self.filters, kernel_size=self.kernel_size)
+    return config
