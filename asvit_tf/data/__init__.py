@@ -1,0 +1,1 @@
+"""Datasets: the embedded digits and the sources a user points to."""

@@ -1,0 +1,77 @@
+"""The embedded dataset: scikit-learn's real handwritten digits, no download.
+
+`sklearn.datasets.load_digits` ships 1,797 8x8 grey images of the digits 0-9
+inside the package. They are scaled to 0..255, resized to a chosen square size,
+repeated to RGB and written as TFRecords in Model Garden's classification
+format (`image/encoded` PNG, `image/class/label`), so every reader of ImageNet
+TFRecords reads them too.
+"""
+
+import os
+from typing import Dict, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+NUM_CLASSES = 10
+NUM_IMAGES = 1797
+SPLITS = ('train', 'validation')
+
+
+def load_digits_images(image_size: int) -> Tuple[np.ndarray, np.ndarray]:
+  """All 1,797 digits as uint8 (N, size, size, 3) images and int64 labels."""
+  from sklearn import datasets  # pylint: disable=g-import-not-at-top
+  digits = datasets.load_digits()
+  grey = digits.images.astype(np.float32) * (255.0 / 16.0)
+  resized = tf.image.resize(grey[..., None], [image_size, image_size],
+                            method='bilinear').numpy()
+  images = np.clip(np.round(resized), 0, 255).astype(np.uint8)
+  return np.repeat(images, 3, axis=-1), digits.target.astype(np.int64)
+
+
+def split_indices(num: int, validation_fraction: float = 0.2,
+                  seed: int = 0) -> Dict[str, np.ndarray]:
+  """A seeded permutation cut into 'train' and 'validation' indices."""
+  order = np.random.default_rng(seed).permutation(num)
+  cut = int(round(num * (1.0 - validation_fraction)))
+  return {'train': np.sort(order[:cut]), 'validation': np.sort(order[cut:])}
+
+
+def _example(image: np.ndarray, label: int) -> tf.train.Example:
+  encoded = tf.io.encode_png(image).numpy()
+  feature = {
+      'image/encoded': tf.train.Feature(
+          bytes_list=tf.train.BytesList(value=[encoded])),
+      'image/format': tf.train.Feature(
+          bytes_list=tf.train.BytesList(value=[b'png'])),
+      'image/class/label': tf.train.Feature(
+          int64_list=tf.train.Int64List(value=[int(label)])),
+      'image/height': tf.train.Feature(
+          int64_list=tf.train.Int64List(value=[image.shape[0]])),
+      'image/width': tf.train.Feature(
+          int64_list=tf.train.Int64List(value=[image.shape[1]])),
+  }
+  return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def write_tfrecords(output_dir: str, image_size: int,
+                    validation_fraction: float = 0.2,
+                    seed: int = 0) -> Dict[str, str]:
+  """Writes `{split}-00000-of-00001.tfrecord`; returns split -> file path.
+
+  Files already written for the same size and split are reused.
+  """
+  images, labels = load_digits_images(image_size)
+  paths = {}
+  for split, indices in split_indices(len(labels), validation_fraction,
+                                      seed).items():
+    path = os.path.join(output_dir, f'{split}-00000-of-00001.tfrecord')
+    paths[split] = path
+    if tf.io.gfile.exists(path):
+      continue
+    tf.io.gfile.makedirs(output_dir)
+    with tf.io.TFRecordWriter(path + '.tmp') as writer:
+      for i in indices:
+        writer.write(_example(images[i], labels[i]).SerializeToString())
+    tf.io.gfile.rename(path + '.tmp', path, overwrite=True)
+  return paths

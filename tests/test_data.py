@@ -1,0 +1,55 @@
+"""The embedded digits and the image sources of the training-free metrics."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from asvit_tf.data import digits
+from asvit_tf.data import sources
+
+
+def test_digits_tfrecords_are_model_garden_classification_records(tmp_path):
+  paths = digits.write_tfrecords(str(tmp_path), 16)
+  counts = {split: sum(1 for _ in tf.data.TFRecordDataset(path))
+            for split, path in paths.items()}
+  assert counts == {'train': 1438, 'validation': 359}
+  record = next(iter(tf.data.TFRecordDataset(paths['validation'])))
+  feature = tf.train.Example.FromString(record.numpy()).features.feature
+  image = tf.io.decode_png(feature['image/encoded'].bytes_list.value[0])
+  assert image.shape == (16, 16, 3)
+  assert 0 <= feature['image/class/label'].int64_list.value[0] < 10
+  # Same seed, same split.
+  assert digits.split_indices(100, seed=3)['train'].tolist() == (
+      digits.split_indices(100, seed=3)['train'].tolist())
+
+
+def test_sources_agree_and_are_seeded(tmp_path):
+  paths = digits.write_tfrecords(str(tmp_path / 'records'), 32)
+  images, labels = digits.load_digits_images(32)
+  folder = tmp_path / 'folder'
+  for i in range(6):
+    (folder / str(labels[i])).mkdir(parents=True, exist_ok=True)
+    (folder / str(labels[i]) / f'{i}.png').write_bytes(
+        tf.io.encode_png(images[i]).numpy())
+  for source in ('digits', f'tfrecord:{paths["train"]}', f'folder:{folder}'):
+    a = sources.load_images(source, 24, 4, seed=7)
+    assert a.shape == (4, 24, 24, 3) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, sources.load_images(source, 24, 4, seed=7))
+    assert abs(float(a.mean())) < 3.0
+
+
+@pytest.mark.parametrize('source, fragment', [
+    ('mnist', "'mnist' is not recognised"),
+    ('folder:/no/such/dir', 'is not a folder'),
+    ('tfrecord:/no/such/*.tfrecord', 'no file matches'),
+    ('tfds:no_such_dataset_xyz', 'TFDS could not load'),
+])
+def test_bad_sources_fail_with_one_line(source, fragment):
+  with pytest.raises(sources.DataError) as error:
+    sources.load_images(source, 32, 2)
+  assert fragment in str(error.value) and '\n' not in str(error.value)
+
+
+def test_empty_folder_fails(tmp_path):
+  with pytest.raises(sources.DataError, match='holds no images'):
+    sources.load_images(f'folder:{tmp_path}', 32, 2)
