@@ -25,7 +25,7 @@ def _group(name: str) -> str:
   return f'stage_{match.group(1)}' if match else 'head'
 
 
-def _op_macs(op: tf.Operation) -> int:
+def op_macs(op: tf.Operation) -> int:
   """MACs of one contraction op from its static shapes; 0 for other ops."""
   if op.type not in ('MatMul', 'BatchMatMul', 'BatchMatMulV2', 'BatchMatMulV3',
                      'Conv2D', 'Einsum'):
@@ -55,7 +55,7 @@ def count_macs(model: tf_keras.Model, height: int, width: int,
       lambda x: model(x, training=False)).get_concrete_function(spec).graph
   macs = collections.Counter({group: 0 for group in GROUPS})
   for op in graph.get_operations():
-    macs[_group(op.name)] += _op_macs(op)
+    macs[_group(op.name)] += op_macs(op)
   macs['total'] = sum(macs[g] for g in GROUPS)
   return dict(macs)
 

@@ -75,12 +75,11 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
         f'{row["name"] or "-":<8} {row["arch"]:<40} {row["image_size"]:>5} '
         f'{row["stride"]:>6} {row["params"] / 1e6:>10.2f} '
         f'{row["gmacs"]:>7.2f} {paper_text:>13}')
-  groups = [g for g in counting.GROUPS]
   for row in rows:
     lines.append('')
     lines.append(f'{row["name"] or row["arch"]}: per group '
                  '(params M / GMACs)')
-    for g in groups:
+    for g in counting.GROUPS:
       lines.append(f'  {g:<8} {row["params_per_group"][g] / 1e6:>8.3f} M '
                    f'{row["gmacs_per_group"][g]:>8.3f} G')
   return '\n'.join(lines)

@@ -1,0 +1,40 @@
+"""Model Garden's vision training driver with the As-ViT detection experiment.
+
+  python -m detection.train --experiment=cascadercnn_asvit_coco \
+    --config_file=official_configs/cascadercnn_asvit_smoke_cpu.yaml \
+    --mode=train_and_eval --model_dir=/tmp/asvit_det --seed=0
+
+All of Model Garden's flags apply (--params_override, --mode=eval, ...).
+`--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
+the model is built, so the initial weights are reproducible.
+"""
+
+from typing import List
+
+from absl import flags
+import tf_keras
+from official.common import flags as tfm_flags
+from official.vision import train
+
+from asvit_tf import cli
+from detection import registry_imports  # pylint: disable=unused-import
+
+_SEED = flags.DEFINE_integer('seed', None, 'Global seed; unset: unseeded, as '
+                             "Model Garden's own driver.")
+
+
+def main(argv: List[str]) -> None:
+  if _SEED.value is not None:
+    tf_keras.utils.set_random_seed(_SEED.value)
+  train.main(argv)
+
+
+def run() -> None:
+  """Console-script entry point."""
+  tfm_flags.define_flags()
+  flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,0 +1,175 @@
+"""Cascade Mask R-CNN with the As-ViT backbone through Model Garden (Sec. 5.3)."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+from official.core import exp_factory
+from official.core import task_factory
+from official.modeling import hyperparams
+
+from asvit_tf import counting
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.modeling import backbone as backbone_lib
+from asvit_tf.modeling import factory as asvit_factory
+from detection import cost
+from detection import make_synthetic_coco
+from detection import registry_imports  # pylint: disable=unused-import
+from tests.conftest import TINY_ARCH
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE_YAML = os.path.join(ROOT, 'official_configs',
+                          'cascadercnn_asvit_smoke_cpu.yaml')
+LARGE_YAML = os.path.join(ROOT, 'official_configs',
+                          'cascadercnn_asvit_large_coco_1024.yaml')
+
+
+def _config(yaml_path, overrides=None):
+  params = exp_factory.get_exp_config('cascadercnn_asvit_coco')
+  params = hyperparams.override_params_dict(params, yaml_path, is_strict=True)
+  if overrides:
+    params = hyperparams.override_params_dict(params, overrides,
+                                              is_strict=True)
+  params.validate()
+  return params
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+  """Smoke config on a 4 + 4 image synthetic set, its task and model."""
+  root = str(tmp_path_factory.mktemp('synthetic_coco'))
+  paths = make_synthetic_coco.make_dataset(root, 4, 4, 256, seed=0)
+  params = _config(SMOKE_YAML, {'task': {
+      'annotation_file': paths['val']['annotations'],
+      'train_data': {'input_path': paths['train']['tfrecords']},
+      'validation_data': {'input_path': paths['val']['tfrecords']}}})
+  task = task_factory.get_task(params.task, logging_dir=root)
+  return params, task, task.build_model()
+
+
+def test_experiment_holds_the_paper_recipe():
+  params = exp_factory.get_exp_config('cascadercnn_asvit_coco')
+  large = _config(LARGE_YAML)
+  for p in (params, large):
+    model = p.task.model
+    assert model.input_size == [1024, 1024, 3]
+    assert model.backbone.asvit.arch == 'large'
+    assert model.backbone.asvit.window_policy == 'window'
+    assert model.backbone.asvit.window_reference_size == 224
+    assert model.backbone.asvit.drop_path_rate > 0
+    assert model.roi_sampler.foreground_iou_threshold == 0.5
+    assert model.roi_sampler.cascade_iou_thresholds == [0.6, 0.7]
+    assert model.detection_head.class_agnostic_bbox_pred
+    assert model.detection_head.cascade_class_ensemble
+    assert model.include_mask
+    assert p.task.init_checkpoint_modules == 'backbone'
+    assert p.task.train_data.global_batch_size == 256
+    optimizer = p.trainer.optimizer_config
+    assert optimizer.optimizer.type == 'adamw'
+    assert optimizer.optimizer.adamw.weight_decay_rate == 1e-4
+    assert optimizer.learning_rate.cosine.initial_learning_rate == 1e-3
+    # 36 epochs of COCO train2017 (118,287 images) at batch 256.
+    assert p.trainer.train_steps == 36 * math.ceil(118287 / 256)
+  assert large.task.init_checkpoint
+  # The YAML spells out the registered recipe: same model, data and schedule.
+  for part in ('model', 'losses', 'train_data', 'validation_data'):
+    assert large.task.get(part).as_dict() == params.task.get(part).as_dict()
+  assert large.trainer.as_dict() == params.trainer.as_dict()
+
+
+def test_model_builds_through_the_factory(smoke):
+  params, _, model = smoke
+  assert isinstance(model.backbone, backbone_lib.AsViTBackbone)
+  assert arch_lib.format_arch(model.backbone.arch) == arch_lib.format_arch(
+      arch_lib.parse_arch(TINY_ARCH))
+  # 256 px: stage 1 is 64x64 tokens in windows of 28 (3x3 windows, padded).
+  assert model.backbone.stage_windows(256, 256)[0] == ((3, 28), (3, 28))
+  assert [h.name for h in model.detection_head] == [
+      'detection_head', 'detection_head_1', 'detection_head_2']
+  assert model.mask_head is not None
+  assert sorted(model.decoder.output_specs) == ['2', '3', '4', '5', '6']
+  assert model.decoder.output_specs['2'].as_list() == [
+      None, 64, 64, params.task.model.decoder.fpn.num_filters]
+
+
+def test_cost_per_component_matches_independent_counts(smoke):
+  params, _, model = smoke
+  params_m = cost.model_params(model)
+  assert sum(params_m[c] for c in cost.COMPONENTS) == params_m['total']
+  assert params_m['backbone'] == counting.count_params(model.backbone)['total']
+  macs = cost.model_macs(model, params.task.model)
+  assert macs['backbone'] == counting.count_macs(model.backbone, 256,
+                                                 256)['total']
+  # FPN: 1x1 laterals and 3x3 outputs on P2..P5, a stride-2 3x3 conv to P6.
+  filters = params.task.model.decoder.fpn.num_filters
+  backbone_arch = model.backbone.arch
+  fpn = sum((256 // 2**level) ** 2 * filters *
+            (backbone_arch.stage_width(level - 1) + 9 * filters)
+            for level in range(2, 6)) + 4 * 4 * 9 * filters * filters
+  assert macs['fpn'] == fpn
+  assert macs['cascade_heads'] > 0 and macs['mask_head'] > 0
+  assert macs['total'] == sum(v for k, v in macs.items() if k != 'total')
+
+
+def test_two_training_steps_then_coco_evaluation(smoke):
+  params, task, model = smoke
+  optimizer = task.create_optimizer(params.trainer.optimizer_config,
+                                    params.runtime)
+  metrics = task.build_metrics(training=True)
+  step = tf.function(lambda inputs: task.train_step(inputs, model, optimizer,
+                                                    metrics))
+  train_inputs = iter(task.build_inputs(params.task.train_data))
+  before = [w.numpy() for w in model.backbone.trainable_weights]
+  for _ in range(2):
+    logs = step(next(train_inputs))
+    assert np.isfinite(logs['loss'].numpy())
+  losses = {m.name: m.result().numpy() for m in metrics}
+  assert set(losses) >= {'rpn_score_loss', 'rpn_box_loss', 'frcnn_cls_loss',
+                         'frcnn_box_loss', 'mask_loss'}
+  assert all(np.isfinite(v) and v > 0 for v in losses.values()), losses
+  after = model.backbone.trainable_weights
+  assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after))
+
+  task.build_metrics(training=False)
+  state = None
+  for inputs in task.build_inputs(params.task.validation_data):
+    state = task.aggregate_logs(state, task.validation_step(inputs, model))
+  results = task.reduce_aggregated_logs(state)
+  for key in ('AP', 'AP50', 'mask_AP', 'mask_AP50'):
+    assert 0.0 <= results[key] <= 1.0, (key, results[key])
+
+
+def test_backbone_loads_from_a_classification_checkpoint(smoke, tmp_path):
+  params, _, _ = smoke
+  classifier = asvit_factory.build_classifier(
+      arch_lib.parse_arch(TINY_ARCH), num_classes=10, image_size=64)
+  # The layout of Model Garden's trainer: model, optimizer, global step and
+  # the model's checkpoint_items ({'backbone': ...}) at the top level.
+  checkpoint = tf.train.Checkpoint(
+      global_step=tf.Variable(0, dtype=tf.int64), model=classifier,
+      optimizer=tf_keras.optimizers.Adam(), **classifier.checkpoint_items)
+  path = checkpoint.save(str(tmp_path / 'classifier' / 'ckpt'))
+
+  params = params.replace(task={'init_checkpoint': path})
+  task = task_factory.get_task(params.task, logging_dir=str(tmp_path))
+  model = task.build_model()
+  heads = [model.decoder, model.rpn_head, model.mask_head,
+           *model.detection_head]
+  heads_before = [w.numpy() for h in heads for w in h.weights]
+  backbone_before = [w.numpy() for w in model.backbone.weights]
+  task.initialize(model)
+
+  loaded = model.backbone.weights
+  expected = classifier.backbone.weights
+  assert [w.shape for w in loaded] == [w.shape for w in expected]
+  for got, want in zip(loaded, expected):
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+  assert any(not np.array_equal(b, w.numpy())
+             for b, w in zip(backbone_before, loaded))
+  heads_after = [w.numpy() for h in heads for w in h.weights]
+  for before, after in zip(heads_before, heads_after):
+    np.testing.assert_array_equal(before, after)
+
