@@ -62,24 +62,32 @@ class PatchEmbedding(tf_keras.layers.Layer):
 
   def build(self, input_shape):
     fan_in = self.kernel_size ** 2 * int(input_shape[-1])
-    # PyTorch's default convolution init, kept by the authors' code.
-    init = tf_keras.initializers.VarianceScaling(
+    # PyTorch's default convolution init, kept by the authors' code; kept as
+    # attributes so asvit_tf.complexity can re-initialize like Dense layers.
+    self.kernel_initializer = tf_keras.initializers.VarianceScaling(
         1.0 / 3.0, mode='fan_in', distribution='uniform')
     self.kernel = self.add_weight(
         'kernel', (self.kernel_size, self.kernel_size, int(input_shape[-1]),
-                   self.filters), initializer=init)
+                   self.filters), initializer=self.kernel_initializer)
     bound = fan_in ** -0.5
+    self.bias_initializer = tf_keras.initializers.RandomUniform(-bound, bound)
     self.bias = self.add_weight(
-        'bias', (self.filters,),
-        initializer=tf_keras.initializers.RandomUniform(-bound, bound))
+        'bias', (self.filters,), initializer=self.bias_initializer)
     super().build(input_shape)
 
   def call(self, images):
-    before, after = same_padding(self.kernel_size, self.stride, self.dilation)
-    x = tf.nn.conv2d(
-        images, tf.cast(self.kernel, images.dtype), strides=self.stride,
-        dilations=self.dilation,
-        padding=[[0, 0], [before, after], [before, after], [0, 0]])
+    kernel = tf.cast(self.kernel, images.dtype)
+    if self.dilation == 1:
+      before, after = same_padding(self.kernel_size, self.stride)
+      x = tf.nn.conv2d(
+          images, kernel, strides=self.stride,
+          padding=[[0, 0], [before, after], [before, after], [0, 0]])
+    else:
+      # TF's CPU kernels cannot differentiate a strided dilated convolution:
+      # the same function as a matmul over the gathered dilated taps.
+      taps = unfold(images, self.kernel_size, self.stride, self.dilation)
+      x = tf.einsum('bhwk,kc->bhwc', taps,
+                    tf.reshape(kernel, [-1, self.filters]))
     x = tf.nn.bias_add(x, tf.cast(self.bias, x.dtype))
     return self.norm(x)
 
@@ -90,16 +98,19 @@ class PatchEmbedding(tf_keras.layers.Layer):
     return config
 
 
-def unfold(x: tf.Tensor, kernel: int, stride: int) -> tf.Tensor:
-  """The K x K neighbourhoods of a (B, H, W, D) map at `stride`, zero padded.
+def unfold(x: tf.Tensor, kernel: int, stride: int,
+           dilation: int = 1) -> tf.Tensor:
+  """The K x K (dilated) neighbourhoods of a (B, H, W, D) map at `stride`,
+  zero padded.
 
   Returns (B, H/stride, W/stride, K*K*D); strided slices keep it cheap and
   differentiable in both modes.
   """
-  before, after = same_padding(kernel, stride)
+  before, after = same_padding(kernel, stride, dilation)
   height, width = x.shape[1] // stride, x.shape[2] // stride
   x = tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
-  taps = [x[:, i:i + stride * height:stride, j:j + stride * width:stride, :]
+  taps = [x[:, i * dilation:i * dilation + stride * height:stride,
+            j * dilation:j * dilation + stride * width:stride, :]
           for i in range(kernel) for j in range(kernel)]
   return tf.concat(taps, axis=-1)
 

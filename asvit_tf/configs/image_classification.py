@@ -1,0 +1,153 @@
+"""As-ViT image classification experiment: the ImageNet recipe (SPEC section 6).
+
+`asvit_imagenet`: As-ViT Small, 224x224, AdamW (lr 1e-3, weight decay 0.05),
+batch 1024, 300 epochs with 20 epochs of linear warm-up then cosine decay,
+stochastic depth, Mixup and CutMix, RandAugment, label smoothing and an EMA of
+the weights, on a TPU; `official_configs/asvit_*.yaml` override it.
+"""
+
+import dataclasses
+import os
+from typing import List, Optional
+
+from official.core import config_definitions as cfg
+from official.core import exp_factory
+from official.modeling import hyperparams
+from official.modeling import optimization
+from official.vision.configs import common
+from official.vision.configs import image_classification as img_cls_cfg
+
+from asvit_tf.configs import backbones
+
+IMAGENET_TRAIN_EXAMPLES = img_cls_cfg.IMAGENET_TRAIN_EXAMPLES
+IMAGENET_VAL_EXAMPLES = img_cls_cfg.IMAGENET_VAL_EXAMPLES
+
+
+@dataclasses.dataclass
+class RetokenizationPhase(hyperparams.Config):
+  """Train at `stride` until `until_epoch` or `until_step` (exclusive).
+
+  Epochs count from 0: `until_epoch: 120` covers the paper's epochs 1-120.
+  """
+  stride: int = 16
+  until_epoch: Optional[float] = None
+  until_step: Optional[int] = None
+
+
+@dataclasses.dataclass
+class Retokenization(hyperparams.Config):
+  """Progressive re-tokenization (Sec. 4): reduced-stride phases in order,
+  then stride 4 (full resolution) to the end; empty: the baseline.
+
+  Attributes:
+    phases: the reduced phases, strides 16 or 8.
+    steps_per_epoch: converts `until_epoch` to steps.
+  """
+  phases: List[RetokenizationPhase] = dataclasses.field(default_factory=list)
+  steps_per_epoch: int = 0
+
+
+@dataclasses.dataclass
+class AsViTClassificationModel(hyperparams.Config):
+  """`AsViTClassifier` on a backbone from Model Garden's backbone factory."""
+  num_classes: int = 0
+  input_size: List[int] = dataclasses.field(
+      default_factory=lambda: [224, 224, 3])
+  backbone: backbones.Backbone = dataclasses.field(
+      default_factory=backbones.Backbone)
+
+
+@dataclasses.dataclass
+class AsViTImageClassificationTask(img_cls_cfg.ImageClassificationTask):
+  """Model Garden's classification task with an As-ViT model.
+
+  Attributes:
+    retokenization: the stride schedule of training; evaluation always runs
+      at stride 4.
+    embedded_data_dir: where `input_path: digits:train` (or
+      `digits:validation`), the embedded scikit-learn digits, is written as
+      TFRecords on first use; empty: `<model_dir>/embedded_data`.
+  """
+  model: AsViTClassificationModel = dataclasses.field(
+      default_factory=AsViTClassificationModel)
+  retokenization: Retokenization = dataclasses.field(
+      default_factory=Retokenization)
+  embedded_data_dir: str = ''
+
+
+@exp_factory.register_config_factory('asvit_imagenet')
+def asvit_imagenet() -> cfg.ExperimentConfig:
+  """As-ViT Small on ImageNet-1k TFRecords at 224, the paper's recipe."""
+  batch_size = 1024
+  epochs, warmup_epochs = 300, 20
+  steps_per_epoch = IMAGENET_TRAIN_EXAMPLES // batch_size
+  label_smoothing = 0.1
+  task = AsViTImageClassificationTask(
+      model=AsViTClassificationModel(
+          num_classes=1001,  # Model Garden's ImageNet TFRecords: 0 is none.
+          input_size=[224, 224, 3],
+          backbone=backbones.Backbone(
+              type='asvit',
+              asvit=backbones.AsViT(arch='small', drop_path_rate=0.2))),
+      losses=img_cls_cfg.Losses(
+          one_hot=False, soft_labels=True, label_smoothing=label_smoothing),
+      train_data=img_cls_cfg.DataConfig(
+          input_path=os.path.join(img_cls_cfg.IMAGENET_INPUT_PATH_BASE,
+                                  'train*'),
+          is_training=True,
+          global_batch_size=batch_size,
+          aug_type=common.Augmentation(
+              type='randaug',
+              randaug=common.RandAugment(magnitude=9, exclude_ops=['Cutout'])),
+          mixup_and_cutmix=common.MixupAndCutmix(
+              label_smoothing=label_smoothing)),
+      validation_data=img_cls_cfg.DataConfig(
+          input_path=os.path.join(img_cls_cfg.IMAGENET_INPUT_PATH_BASE,
+                                  'valid*'),
+          is_training=False,
+          global_batch_size=batch_size),
+      retokenization=Retokenization(steps_per_epoch=steps_per_epoch))
+  warmup_steps = warmup_epochs * steps_per_epoch
+  train_steps = epochs * steps_per_epoch
+  return cfg.ExperimentConfig(
+      task=task,
+      runtime=cfg.RuntimeConfig(distribution_strategy='tpu',
+                                mixed_precision_dtype='bfloat16'),
+      trainer=cfg.TrainerConfig(
+          train_steps=train_steps,
+          steps_per_loop=steps_per_epoch,
+          summary_interval=steps_per_epoch,
+          checkpoint_interval=steps_per_epoch,
+          validation_interval=steps_per_epoch,
+          validation_steps=IMAGENET_VAL_EXAMPLES // batch_size,
+          best_checkpoint_eval_metric='accuracy',
+          best_checkpoint_metric_comp='higher',
+          optimizer_config=optimization.OptimizationConfig({
+              'optimizer': {
+                  'type': 'adamw',
+                  'adamw': {
+                      'weight_decay_rate': 0.05,
+                      'include_in_weight_decay': r'.*(kernel|weight):0$',
+                      'gradient_clip_norm': 0.0,
+                  },
+              },
+              'ema': {'average_decay': 0.9999,
+                      'trainable_weights_only': False},
+              'learning_rate': {
+                  'type': 'cosine',
+                  'cosine': {
+                      'initial_learning_rate': 1e-3,
+                      'decay_steps': train_steps - warmup_steps,
+                      'offset': warmup_steps,
+                  },
+              },
+              'warmup': {
+                  'type': 'linear',
+                  'linear': {'warmup_steps': warmup_steps,
+                             'warmup_learning_rate': 0.0},
+              },
+          })),
+      restrictions=[
+          'task.train_data.is_training != None',
+          'task.validation_data.is_training != None',
+      ])

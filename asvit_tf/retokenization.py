@@ -1,0 +1,111 @@
+"""Progressive elastic re-tokenization: the phase schedule (Sec. 4, Table 6).
+
+Training runs through phases at a coarse stage-1 stride (16, then 8) and ends
+at full resolution (stride 4); the dilation follows the stride (SPEC section
+5, `tokenization.dilation_for_stride`). A phase is looked up from the global
+step alone, so a run resumed from a checkpoint continues in the phase of its
+step.
+"""
+
+import dataclasses
+from typing import Mapping, Optional, Sequence, Tuple
+
+from asvit_tf import errors
+from asvit_tf.modeling.layers import tokenization
+
+FULL_RESOLUTION_STRIDE = tokenization.FULL_RESOLUTION_STRIDE
+REDUCED_STRIDES = tuple(s for s in tokenization.ELASTIC_STRIDES
+                        if s != FULL_RESOLUTION_STRIDE)
+
+# Table 6 (As-ViT Large, 300 epochs): (stride, last epoch of the phase) for
+# each reduced phase, keyed by the paper's FLOPs saving; stride 4 follows.
+PAPER_EPOCHS = 300
+TABLE6_SCHEDULES = {
+    '18.7%': ((16, 40), (8, 70)),
+    '37.4%': ((16, 80), (8, 140)),
+    '56.2%': ((16, 120), (8, 210)),
+}
+TABLE6_TIME_SAVING = {'18.7%': 1 - 36.9 / 42.8, '37.4%': 1 - 31.0 / 42.8,
+                      '56.2%': 1 - 25.2 / 42.8}
+# Fig. 4: FLOPs of a stride relative to full resolution.
+PAPER_FLOPS_RATIO = {16: 0.132, 8: 0.285, 4: 1.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+  """Steps [start_step, end_step) at `stride`; end_step None: to the end."""
+  index: int
+  stride: int
+  start_step: int
+  end_step: Optional[int]
+
+  def steps_left(self, step: int) -> Optional[int]:
+    """Steps from `step` to the end of the phase; None for the last phase."""
+    return None if self.end_step is None else self.end_step - step
+
+
+class Schedule:
+  """Reduced-stride phases, then stride 4 until training ends."""
+
+  def __init__(self, boundaries: Sequence[Tuple[int, int]]):
+    """`boundaries`: (stride, end step, exclusive) of each reduced phase."""
+    phases, start = [], 0
+    for index, (stride, end) in enumerate(boundaries):
+      if stride not in REDUCED_STRIDES:
+        raise errors.UsageError(
+            f'retokenization phase {index + 1} stride={stride}; allowed: '
+            f'{", ".join(map(str, REDUCED_STRIDES))} (stride 4 follows the '
+            'last phase)')
+      if end <= start:
+        raise errors.UsageError(
+            f'retokenization phase {index + 1} ends at step {end}, not after '
+            f'its start {start}; allowed: increasing ends')
+      phases.append(Phase(index, stride, start, end))
+      start = end
+    phases.append(Phase(len(phases), FULL_RESOLUTION_STRIDE, start, None))
+    self.phases = tuple(phases)
+
+  @classmethod
+  def from_config(cls, config) -> 'Schedule':
+    """From a `Retokenization` config: phases of (stride, until_epoch or
+    until_step), `steps_per_epoch` converting epochs to steps."""
+    boundaries = []
+    for index, phase in enumerate(config.phases):
+      if (phase.until_epoch is None) == (phase.until_step is None):
+        raise errors.UsageError(
+            f'retokenization phase {index + 1} needs exactly one of '
+            'until_epoch and until_step')
+      if phase.until_step is not None:
+        end = int(phase.until_step)
+      elif config.steps_per_epoch <= 0:
+        raise errors.UsageError(
+            f'retokenization phase {index + 1} uses until_epoch but '
+            f'steps_per_epoch={config.steps_per_epoch}; allowed: a positive '
+            'steps_per_epoch')
+      else:
+        end = int(round(phase.until_epoch * config.steps_per_epoch))
+      boundaries.append((phase.stride, end))
+    return cls(boundaries)
+
+  def phase_at(self, step: int) -> Phase:
+    """The phase that global step `step` trains in."""
+    for phase in self.phases:
+      if phase.end_step is None or step < phase.end_step:
+        return phase
+    raise AssertionError('the last phase has no end')
+
+
+def cost_fraction(phases: Sequence[Tuple[int, int]],
+                  cost_by_stride: Mapping[int, float],
+                  total_epochs: int = PAPER_EPOCHS) -> float:
+  """Training cost of a Table 6 schedule relative to stride 4 throughout.
+
+  `phases`: (stride, last epoch) of the reduced phases; the remaining epochs
+  run at stride 4. `cost_by_stride`: cost of one epoch (FLOPs or seconds).
+  """
+  cost, start = 0.0, 0
+  for stride, last_epoch in phases:
+    cost += (last_epoch - start) * cost_by_stride[stride]
+    start = last_epoch
+  cost += (total_epochs - start) * cost_by_stride[FULL_RESOLUTION_STRIDE]
+  return cost / (total_epochs * cost_by_stride[FULL_RESOLUTION_STRIDE])

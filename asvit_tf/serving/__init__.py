@@ -1,0 +1,1 @@
+"""Export of trained As-ViT checkpoints for serving."""

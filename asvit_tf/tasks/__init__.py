@@ -1,0 +1,1 @@
+"""Model Garden tasks and trainers of As-ViT."""

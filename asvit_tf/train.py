@@ -1,0 +1,93 @@
+"""Trains and evaluates As-ViT with Model Garden (Sec. 4, Sec. 5.2).
+
+  python -m asvit_tf.train --experiment=asvit_imagenet \
+    --config_file=official_configs/asvit_smoke_digits_cpu.yaml \
+    --mode=train_and_eval --model_dir=/tmp/asvit_smoke
+
+Model Garden's flags (`--config_file`, `--params_override`, `--tpu`, ...) as
+in official/vision/train.py; the trainer follows the config's progressive
+re-tokenization phases (`task.retokenization`).
+"""
+
+from typing import Any, List, Mapping, Tuple
+
+from absl import flags
+import gin
+import tf_keras
+from official.common import distribute_utils
+from official.common import flags as tfm_flags
+from official.core import config_definitions
+from official.core import task_factory
+from official.core import train_lib
+from official.core import train_utils
+from official.modeling import performance
+from official.vision.utils import summary_manager
+
+from asvit_tf import cli
+from asvit_tf import errors
+from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf import retokenization
+from asvit_tf.tasks import trainer as trainer_lib
+
+FLAGS = flags.FLAGS
+MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval')
+
+tfm_flags.define_flags()
+_ASYNC_CHECKPOINTING = flags.DEFINE_bool(
+    'enable_async_checkpointing', True,
+    'Whether checkpoints are saved asynchronously.')
+
+
+def run_experiment(params: config_definitions.ExperimentConfig,
+                   model_dir: str, mode: str,
+                   enable_async_checkpointing: bool = False
+                   ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
+  """Runs `mode` under the configured strategy with the phase trainer."""
+  if mode not in MODES:
+    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+  retokenization.Schedule.from_config(params.task.retokenization)  # Checks.
+  if params.runtime.mixed_precision_dtype:
+    performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
+  strategy = distribute_utils.get_distribution_strategy(
+      distribution_strategy=params.runtime.distribution_strategy,
+      all_reduce_alg=params.runtime.all_reduce_alg,
+      num_gpus=params.runtime.num_gpus,
+      tpu_address=params.runtime.tpu)
+  with strategy.scope():
+    task = task_factory.get_task(params.task, logging_dir=model_dir)
+    trainer = train_utils.create_trainer(
+        params, task, train='train' in mode, evaluate='eval' in mode,
+        checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
+            params, model_dir),
+        trainer_cls=trainer_lib.RetokenizationTrainer)
+  return train_lib.run_experiment(
+      distribution_strategy=strategy, task=task, mode=mode, params=params,
+      model_dir=model_dir, trainer=trainer,
+      eval_summary_manager=summary_manager.maybe_build_eval_summary_manager(
+          params=params, model_dir=model_dir),
+      enable_async_checkpointing=enable_async_checkpointing)
+
+
+def main(argv: List[str]) -> None:
+  if len(argv) > 1:
+    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
+                            'only (see --helpfull)')
+  for name in ('experiment', 'mode', 'model_dir'):
+    if not FLAGS[name].value:
+      raise errors.UsageError(f'--{name} is required')
+  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
+  params = train_utils.parse_configuration(FLAGS)
+  if 'train' in FLAGS.mode:
+    train_utils.serialize_config(params, FLAGS.model_dir)
+  run_experiment(params, FLAGS.model_dir, FLAGS.mode,
+                 _ASYNC_CHECKPOINTING.value)
+  train_utils.save_gin_config(FLAGS.mode, FLAGS.model_dir)
+
+
+def run() -> None:
+  """Console-script entry point."""
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()

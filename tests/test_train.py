@@ -1,0 +1,86 @@
+"""The train binary on the CPU smoke config: phases, resume, loss, top-1."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+ROOT = os.path.join(os.path.dirname(__file__), '..')
+SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
+
+
+def train(model_dir, *flags):
+  result = subprocess.run(
+      [sys.executable, '-m', 'asvit_tf.train', '--experiment=asvit_imagenet',
+       f'--config_file={SMOKE}', f'--model_dir={model_dir}', *flags],
+      capture_output=True, text=True, timeout=400, cwd=ROOT, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return result
+
+
+def scalars(model_dir, subdir, tag):
+  """{step: value} of a scalar in the event files of `model_dir/subdir`."""
+  values = {}
+  for path in glob.glob(os.path.join(model_dir, subdir, 'events.out.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      for value in event.summary.value:
+        if value.tag == tag:
+          values[event.step] = float(tf.make_ndarray(value.tensor))
+  return values
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+  """Stopped at step 20 (inside the stride-8 phase), then resumed to 90."""
+  model_dir = str(tmp_path_factory.mktemp('smoke'))
+  first = train(model_dir, '--mode=train',
+                '--params_override=trainer.train_steps=20')
+  second = train(model_dir, '--mode=train_and_eval')
+  return model_dir, first, second
+
+
+def test_phases_switch_at_configured_steps_and_resume_mid_phase(smoke):
+  model_dir, first, second = smoke
+  # Phase entries: start, resume at step 20 (still stride 8), switch at 30.
+  assert scalars(model_dir, 'train', 'retokenization/stride') == {
+      0: 8, 20: 8, 30: 4}
+  assert scalars(model_dir, 'train', 'retokenization/dilation') == {
+      0: 2, 20: 2, 30: 1}
+  assert 'phase 1: stride 8, dilation 2 from step 0 until 30' in first.stderr
+  assert 'restored from checkpoint' in second.stderr
+  assert 'phase 1: stride 8, dilation 2 from step 20 until 30' in (
+      second.stderr)
+  assert 'phase 2: stride 4, dilation 1 from step 30' in second.stderr
+
+
+def test_loss_falls(smoke):
+  losses = scalars(smoke[0], 'train', 'training_loss')
+  ordered = [losses[s] for s in sorted(losses)]
+  assert sorted(losses)[-1] == 90
+  assert sum(ordered[-3:]) / 3 < sum(ordered[:2]) / 2 - 0.1, ordered
+
+
+def test_evaluation_reports_top1_at_full_resolution(smoke):
+  model_dir, _, second = smoke
+  top1 = scalars(model_dir, 'validation', 'accuracy')
+  assert list(top1) == [90]
+  assert 0.0 <= top1[90] <= 1.0
+  assert "'accuracy'" in second.stderr + second.stdout
+
+
+@pytest.mark.slow
+def test_stride16_phase_and_dilations_at_128px(tmp_path):
+  override = ('{task: {model: {input_size: [128, 128, 3]}, retokenization: '
+              '{phases: [{stride: 16, until_step: 2}, '
+              '{stride: 8, until_step: 4}]}}, '
+              'trainer: {train_steps: 6, steps_per_loop: 3, '
+              'summary_interval: 3, '
+              'checkpoint_interval: 6}}')
+  train(str(tmp_path), '--mode=train', f'--params_override={override}')
+  assert scalars(str(tmp_path), 'train', 'retokenization/stride') == {
+      0: 16, 2: 8, 4: 4}
+  assert scalars(str(tmp_path), 'train', 'retokenization/dilation') == {
+      0: 5, 2: 2, 4: 1}
