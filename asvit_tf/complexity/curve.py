@@ -1,0 +1,112 @@
+"""Complexity of the image of an input circle (Sec. 3.2, SPEC section 2).
+
+The circle is h(theta) = s (u0 cos theta + u1 sin theta) with u0, u1 an
+orthonormal pair in the N-dimensional input space and s = sqrt(N) (paper) or
+1 (authors' code). For a feature function f (images -> (n, D)),
+v(theta) = d f(h(theta)) / d theta and a(theta) = d v / d theta come from
+forward-mode autodiff through theta itself, every theta in one batch.
+
+The metrics are, as in the authors' code, sums over the sampled thetas; for
+evenly spaced thetas in [0, 2 pi) a sum times 2 pi / n is the paper's integral.
+"""
+
+import math
+from typing import Callable, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from asvit_tf.complexity import settings as settings_lib
+
+FeatureFn = Callable[[tf.Tensor], tf.Tensor]
+
+
+def sample_thetas(num: int, sampling: str) -> np.ndarray:
+  """Angles on the circle: `linspace_inclusive` or `uniform_exclusive`."""
+  settings_lib.check_choice('theta_sampling', sampling,
+                            settings_lib.THETA_SAMPLINGS)
+  return np.linspace(0.0, 2 * math.pi, num,
+                     endpoint=sampling == 'linspace_inclusive')
+
+
+def orthonormal_pair(shape: Tuple[int, ...],
+                     seed: int) -> Tuple[np.ndarray, np.ndarray]:
+  """u0, u1 of `shape`: QR of a seeded Gaussian N x 2 matrix."""
+  size = int(np.prod(shape))
+  q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((size, 2)))
+  return q[:, 0].reshape(shape), q[:, 1].reshape(shape)
+
+
+def circle_scale(shape: Tuple[int, ...], sqrt_n_scale: bool) -> float:
+  """sqrt(N) for the paper's circle, 1 for the authors' code."""
+  return math.sqrt(np.prod(shape)) if sqrt_n_scale else 1.0
+
+
+def circle_points(thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
+                  scale: tf.Tensor) -> tf.Tensor:
+  """h(theta) for every theta: (n,) + u0.shape."""
+  expand = [-1] + [1] * u0.shape.rank
+  return scale * (tf.reshape(tf.cos(thetas), expand) * u0 +
+                  tf.reshape(tf.sin(thetas), expand) * u1)
+
+
+def _jvp(accumulator: tf.autodiff.ForwardAccumulator,
+         tensor: tf.Tensor) -> tf.Tensor:
+  return accumulator.jvp(tensor,
+                         unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+
+def velocity(f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
+             scale: tf.Tensor) -> tf.Tensor:
+  """v(theta), (n, D): one forward-mode pass with tangent 1 on every theta."""
+  with tf.autodiff.ForwardAccumulator(thetas, tf.ones_like(thetas)) as acc:
+    features = f(circle_points(thetas, u0, u1, scale))
+  return _jvp(acc, features)
+
+
+def velocity_and_acceleration(
+    f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
+    scale: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """v(theta) and a(theta), (n, D) each: two nested forward-mode passes."""
+  with tf.autodiff.ForwardAccumulator(thetas, tf.ones_like(thetas)) as outer:
+    with tf.autodiff.ForwardAccumulator(thetas, tf.ones_like(thetas)) as inner:
+      features = f(circle_points(thetas, u0, u1, scale))
+    v = _jvp(inner, features)
+  return v, _jvp(outer, v)
+
+
+def _dots(v: np.ndarray, a: np.ndarray):
+  v = np.asarray(v, np.float64)
+  a = np.asarray(a, np.float64)
+  vv = np.einsum('nd,nd->n', v, v)
+  aa = np.einsum('nd,nd->n', a, a)
+  va = np.einsum('nd,nd->n', v, a)
+  # |v|^2 |a|^2 - (v.a)^2 >= 0 (Cauchy-Schwarz); clip the rounding below 0.
+  return vv, aa, np.maximum(vv * aa - va ** 2, 0.0)
+
+
+def length_distortion(v: np.ndarray) -> float:
+  """L_E: sum over thetas of ||v(theta)||."""
+  return float(np.sum(np.linalg.norm(np.asarray(v, np.float64), axis=1)))
+
+
+def curvature(v: np.ndarray, a: np.ndarray) -> float:
+  """kappa: sum over thetas of (v.v)^(-3/2) sqrt((v.v)(a.a) - (v.a)^2)."""
+  vv, _, cross = _dots(v, a)
+  return float(np.sum(vv ** -1.5 * np.sqrt(cross)))
+
+
+def length_distortion_curvature(v: np.ndarray, a: np.ndarray,
+                                unit_tangent_derivative: str) -> float:
+  """L_E^kappa: sum over thetas of ||d/dtheta (v / ||v||)||.
+
+  'exact': sqrt((v.v)(a.a) - (v.a)^2) / (v.v); 'constant_norm' (authors'
+  code, ||v|| held constant): ||a|| / ||v||.
+  """
+  settings_lib.check_choice('unit_tangent_derivative',
+                            unit_tangent_derivative,
+                            settings_lib.UNIT_TANGENT_DERIVATIVES)
+  vv, aa, cross = _dots(v, a)
+  if unit_tangent_derivative == 'exact':
+    return float(np.sum(np.sqrt(cross) / vv))
+  return float(np.sum(np.sqrt(aa / vv)))

@@ -1,0 +1,202 @@
+"""Training-free complexity of As-ViT architectures, mean over initializations.
+
+Sec. 3.2-3.3 and Appendix A; SPEC section 2. Each metric is measured on the
+GAP of the backbone's last stage ('5', before the final LayerNorm and head)
+for `repeats` seeded initializations of one built model. The traced
+functions are cached per architecture: re-initializing assigns variables and
+never retraces, and measuring an architecture again reuses everything.
+"""
+
+import collections
+import dataclasses
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+
+from asvit_tf import errors
+from asvit_tf.complexity import curve
+from asvit_tf.complexity import initialization
+from asvit_tf.complexity import ntk as ntk_lib
+from asvit_tf.complexity import settings as settings_lib
+from asvit_tf.data import sources
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.modeling import factory
+from asvit_tf.modeling.layers import normalization
+
+# Built models kept at once; a search measures each architecture few times.
+CACHE_SIZE = 4
+
+
+@dataclasses.dataclass
+class MetricResult:
+  """One metric of one architecture over the initializations."""
+  name: str
+  values: List[float]   # one per initialization
+  mean: float           # NaN/inf allowed for 'ntk' = bad architecture
+  std: float
+  seconds: float        # wall time spent on this metric for this architecture
+
+
+def pooled_features(model: tf_keras.Model,
+                    layer_norm: bool) -> Callable[[tf.Tensor], tf.Tensor]:
+  """images -> (n, D): GAP of the '5' map, LayerNorms on or off.
+
+  The LayerNorm switch is read when traced, so it is set around the call.
+  """
+
+  def features(images: tf.Tensor) -> tf.Tensor:
+    normalization.set_layer_norms(model, layer_norm)
+    try:
+      return tf.reduce_mean(model(images, training=False)['5'], axis=[1, 2])
+    finally:
+      normalization.set_layer_norms(model, True)
+
+  return features
+
+
+def kernels(model: tf_keras.Model) -> List[tf.Variable]:
+  """The weight matrices (kernels) of `model`, the NTK's parameters."""
+  return [v for v in model.trainable_variables
+          if v.name.split('/')[-1].startswith('kernel')]
+
+
+class _Compiled:
+  """A built backbone and its traced metric functions."""
+
+  def __init__(self, arch: arch_lib.ArchSpec, image_size: int,
+               settings: settings_lib.Settings):
+    self.model = factory.build_backbone(arch, image_size)
+    image = tf.TensorSpec([image_size, image_size, 3], tf.float32)
+    circle = (tf.TensorSpec([settings.num_thetas], tf.float32), image, image,
+              tf.TensorSpec([], tf.float32))
+    curve_features = pooled_features(
+        self.model, layer_norm=not settings.layer_norm_off_for_length)
+    self.velocity = tf.function(
+        lambda *args: curve.velocity(curve_features, *args),
+        input_signature=circle)
+    self.velocity_and_acceleration = tf.function(
+        lambda *args: curve.velocity_and_acceleration(curve_features, *args),
+        input_signature=circle)
+    ntk_features = pooled_features(self.model, layer_norm=True)
+    weights = kernels(self.model)
+    self.ntk_matrix = tf.function(
+        lambda images: ntk_lib.ntk_matrix(ntk_features, weights, images),
+        input_signature=[tf.TensorSpec(
+            [settings.ntk_batch_size, image_size, image_size, 3],
+            tf.float32)])
+
+
+def _summary(name: str, values: List[float], seconds: float) -> MetricResult:
+  array = np.asarray(values, np.float64)
+  with np.errstate(invalid='ignore'):
+    return MetricResult(name, [float(x) for x in values],
+                        float(np.mean(array)), float(np.std(array)), seconds)
+
+
+def _seed(*entropy: int) -> int:
+  return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0])
+
+
+class Measurer:
+  """Measures the metrics of architectures at one image size."""
+
+  def __init__(self, image_size: int, images: Optional[np.ndarray] = None,
+               settings: settings_lib.Settings = settings_lib.Settings(),
+               repeats: int = 5, seed: int = 0):
+    if repeats < 1:
+      raise errors.UsageError(f'repeats={repeats} is too small; allowed: 1 '
+                              'or more')
+    self.image_size = image_size
+    self.settings = settings
+    self.repeats = repeats
+    self.seed = seed
+    batch = settings.ntk_batch_size
+    if images is None:
+      images = sources.load_images('digits', image_size, batch, seed)
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or images.shape[0] < batch or images.shape[1:] != (
+        image_size, image_size, 3):
+      raise errors.UsageError(
+          f'images of shape {images.shape} do not fit; allowed: '
+          f'(>= {batch}, {image_size}, {image_size}, 3)')
+    self._images = tf.constant(images[:batch])
+    self._image_shape = (image_size, image_size, 3)
+    self._thetas = tf.constant(
+        curve.sample_thetas(settings.num_thetas, settings.theta_sampling),
+        tf.float32)
+    self._scale = tf.constant(
+        curve.circle_scale(self._image_shape, settings.sqrt_n_scale),
+        tf.float32)
+    self._cache = collections.OrderedDict()
+
+  def _compiled(self, arch: arch_lib.ArchSpec) -> _Compiled:
+    key = arch_lib.format_arch(arch)
+    if key in self._cache:
+      self._cache.move_to_end(key)
+    else:
+      self._cache[key] = _Compiled(arch, self.image_size, self.settings)
+      while len(self._cache) > CACHE_SIZE:
+        self._cache.popitem(last=False)
+    return self._cache[key]
+
+  def _curve_values(self, compiled: _Compiled, names: Sequence[str],
+                    seed: int, repeat: int) -> Dict[str, float]:
+    u0, u1 = (tf.constant(u, tf.float32) for u in curve.orthonormal_pair(
+        self._image_shape, _seed(seed, repeat, 1)))
+    args = (self._thetas, u0, u1, self._scale)
+    if any(n in settings_lib.SECOND_ORDER_METRICS for n in names):
+      v, a = (t.numpy() for t in compiled.velocity_and_acceleration(*args))
+    else:
+      v, a = compiled.velocity(*args).numpy(), None
+    values = {}
+    for name in names:
+      if name == 'length_distortion':
+        values[name] = curve.length_distortion(v)
+      elif name == 'curvature':
+        values[name] = curve.curvature(v, a)
+      else:
+        values[name] = curve.length_distortion_curvature(
+            v, a, self.settings.unit_tangent_derivative)
+    return values
+
+  def _ntk_value(self, compiled: _Compiled) -> Dict[str, float]:
+    theta = compiled.ntk_matrix(self._images).numpy()
+    return {'ntk': ntk_lib.condition_number(theta)}
+
+  def _over_initializations(
+      self, compiled: _Compiled, seed: int, names: Sequence[str],
+      measure_once: Callable[[int], Dict[str, float]]
+  ) -> Dict[str, MetricResult]:
+    """Runs `measure_once(repeat)` after each seeded re-initialization."""
+    start = time.perf_counter()
+    values = collections.defaultdict(list)
+    for repeat in range(self.repeats):
+      initialization.reinitialize(compiled.model, _seed(seed, repeat))
+      for name, value in measure_once(repeat).items():
+        values[name].append(value)
+    seconds = time.perf_counter() - start
+    return {name: _summary(name, values[name], seconds) for name in names}
+
+  def measure(self, arch: arch_lib.ArchSpec,
+              metrics: Sequence[str] = ('length_distortion', 'ntk'),
+              seed: Optional[int] = None) -> Dict[str, MetricResult]:
+    """{metric: result}; same (arch, seed) gives the same values.
+
+    Curve metrics share one pass per initialization and report its time.
+    """
+    metrics = settings_lib.check_metrics(metrics)
+    seed = self.seed if seed is None else seed
+    compiled = self._compiled(arch)
+    results = {}
+    curve_names = [m for m in metrics if m in settings_lib.CURVE_METRICS]
+    if curve_names:
+      results.update(self._over_initializations(
+          compiled, seed, curve_names,
+          lambda r: self._curve_values(compiled, curve_names, seed, r)))
+    if 'ntk' in metrics:
+      results.update(self._over_initializations(
+          compiled, seed, ['ntk'], lambda _: self._ntk_value(compiled)))
+    return {name: results[name] for name in metrics}

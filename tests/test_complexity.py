@@ -1,0 +1,254 @@
+"""Training-free complexity metrics: exactness against independent computations.
+
+Sec. 3.2-3.3, SPEC section 2. Curve metrics are checked against reverse-mode
+Jacobians, central finite differences and the closed forms of a linear
+network's ellipse; the NTK against an explicit per-example loop and a linear
+network's closed form.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+from asvit_tf import errors
+from asvit_tf.complexity import curve
+from asvit_tf.complexity import initialization
+from asvit_tf.complexity import measurer as measurer_lib
+from asvit_tf.complexity import ntk
+from asvit_tf.complexity import settings as settings_lib
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.modeling import factory
+from asvit_tf.modeling.layers import normalization
+from tests.conftest import TINY_ARCH
+
+SIZE = 32
+SHAPE = (SIZE, SIZE, 3)
+
+
+@pytest.fixture(scope='module')
+def backbone64():
+  """The tiny As-ViT backbone in float64, for exactness checks."""
+  tf_keras.backend.set_floatx('float64')
+  try:
+    model = factory.build_backbone(arch_lib.parse_arch(TINY_ARCH), SIZE)
+  finally:
+    tf_keras.backend.set_floatx('float32')
+  initialization.reinitialize(model, 0)
+  return model
+
+
+def circle64(num: int, sampling: str, seed: int = 0):
+  thetas = tf.constant(curve.sample_thetas(num, sampling), tf.float64)
+  u0, u1 = (tf.constant(u) for u in curve.orthonormal_pair(SHAPE, seed))
+  return thetas, u0, u1, tf.constant(1.0, tf.float64)
+
+
+def test_velocity_equals_reverse_mode_and_finite_differences(backbone64):
+  f = measurer_lib.pooled_features(backbone64, layer_norm=False)
+  thetas, u0, u1, scale = circle64(5, 'uniform_exclusive')
+  v = curve.velocity(f, thetas, u0, u1, scale).numpy()
+  with tf.GradientTape() as tape:
+    tape.watch(thetas)
+    features = f(curve.circle_points(thetas, u0, u1, scale))
+  # Each h(theta_i) depends on theta_i only: the diagonal of the Jacobian.
+  jacobian = tape.jacobian(features, thetas).numpy()  # (n, D, n)
+  reverse = np.stack([jacobian[i, :, i] for i in range(len(v))])
+  eps = 1e-5
+  central = (f(curve.circle_points(thetas + eps, u0, u1, scale)) -
+             f(curve.circle_points(thetas - eps, u0, u1, scale))) / (2 * eps)
+  length = curve.length_distortion(v)
+  assert length > 0
+  for other in (reverse, central.numpy()):
+    assert abs(curve.length_distortion(other) - length) / length < 1e-3
+    np.testing.assert_allclose(v, other, rtol=1e-3, atol=1e-3 * abs(v).max())
+
+
+def test_acceleration_equals_finite_differences_of_velocity(backbone64):
+  f = measurer_lib.pooled_features(backbone64, layer_norm=False)
+  thetas, u0, u1, scale = circle64(4, 'uniform_exclusive', seed=3)
+  _, a = curve.velocity_and_acceleration(f, thetas, u0, u1, scale)
+  eps = 1e-4
+  central = (curve.velocity(f, thetas + eps, u0, u1, scale) -
+             curve.velocity(f, thetas - eps, u0, u1, scale)) / (2 * eps)
+  np.testing.assert_allclose(a.numpy(), central.numpy(), rtol=1e-4,
+                             atol=1e-4 * abs(a.numpy()).max())
+
+
+class TestLinearEllipse:
+  """f(x) = x W maps the circle onto the ellipse p cos t + q sin t."""
+
+  num_features = 5
+
+  def setup_method(self):
+    rng = np.random.default_rng(7)
+    self.w = tf.constant(rng.standard_normal(
+        (int(np.prod(SHAPE)), self.num_features)))
+
+  def f(self, images):
+    return tf.matmul(tf.reshape(images, [images.shape[0], -1]), self.w)
+
+  def closed_form(self, thetas, u0, u1, scale):
+    p = scale * u0.numpy().reshape(-1) @ self.w.numpy()
+    q = scale * u1.numpy().reshape(-1) @ self.w.numpy()
+    t = thetas.numpy()[:, None]
+    v = -p * np.sin(t) + q * np.cos(t)
+    a = -(p * np.cos(t) + q * np.sin(t))
+    area = math.sqrt(p @ p * (q @ q) - (p @ q) ** 2)
+    return v, a, area
+
+  @pytest.mark.parametrize('sampling', settings_lib.THETA_SAMPLINGS)
+  def test_curvature_matches_closed_form(self, sampling):
+    thetas, u0, u1, _ = circle64(10, sampling)
+    scale = curve.circle_scale(SHAPE, sqrt_n_scale=True)
+    v, a = curve.velocity_and_acceleration(
+        self.f, thetas, u0, u1, tf.constant(scale, tf.float64))
+    v_true, a_true, area = self.closed_form(thetas, u0, u1, scale)
+    np.testing.assert_allclose(v.numpy(), v_true, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(a.numpy(), a_true, rtol=1e-9, atol=1e-9)
+    speed = np.linalg.norm(v_true, axis=1)
+    kappa_true = np.sum(area / speed ** 3)
+    assert curve.curvature(v, a) == pytest.approx(kappa_true, rel=1e-9)
+    assert curve.length_distortion(v) == pytest.approx(speed.sum(), rel=1e-9)
+    assert curve.length_distortion_curvature(
+        v, a, 'constant_norm') == pytest.approx(
+            np.sum(np.linalg.norm(a_true, axis=1) / speed), rel=1e-9)
+    assert curve.length_distortion_curvature(v, a, 'exact') == pytest.approx(
+        np.sum(area / speed ** 2), rel=1e-9)
+
+  def test_unit_tangent_turns_once_around_the_ellipse(self):
+    # A closed convex plane curve has total curvature 2 pi.
+    num = 64
+    v, a = curve.velocity_and_acceleration(self.f, *circle64(
+        num, 'uniform_exclusive'))
+    total = curve.length_distortion_curvature(v, a, 'exact') * 2 * math.pi / num
+    assert total == pytest.approx(2 * math.pi, rel=1e-6)
+
+
+def test_ntk_of_linear_network_is_scaled_gram_matrix():
+  rng = np.random.default_rng(1)
+  images = tf.constant(rng.standard_normal((6, 4, 4, 3)))
+  w = tf.Variable(rng.standard_normal((48, 3)))
+  f = lambda x: tf.matmul(tf.reshape(x, [x.shape[0], -1]), w)
+  theta = ntk.ntk_matrix(f, [w], images).numpy()
+  flat = images.numpy().reshape(6, -1)
+  np.testing.assert_allclose(theta, 3 * flat @ flat.T, rtol=1e-10)
+  eigenvalues = np.linalg.eigvalsh(flat @ flat.T)
+  assert ntk.condition_number(theta) == pytest.approx(
+      eigenvalues[-1] / eigenvalues[0], rel=1e-8)
+
+
+def test_ntk_equals_explicit_per_example_loop(tiny_arch):
+  model = factory.build_backbone(tiny_arch, SIZE)
+  initialization.reinitialize(model, 5)
+  images = tf.constant(np.random.default_rng(2).standard_normal(
+      (4,) + SHAPE), tf.float32)
+  f = measurer_lib.pooled_features(model, layer_norm=True)
+  weights = measurer_lib.kernels(model)
+  assert len(weights) == 1 + 3 + 4 * 4  # patch conv, re-embeds, 4 blocks
+  theta = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
+  rows = []
+  for image in images:
+    with tf.GradientTape() as tape:
+      total = tf.reduce_sum(f(image[tf.newaxis]))
+    rows.append(np.concatenate([g.numpy().ravel()
+                                for g in tape.gradient(total, weights)]))
+  jacobian = np.stack(rows).astype(np.float64)
+  eigenvalues = np.linalg.eigvalsh(jacobian @ jacobian.T)
+  np.testing.assert_allclose(theta.numpy(), jacobian @ jacobian.T, rtol=1e-4)
+  assert ntk.condition_number(theta.numpy()) == pytest.approx(
+      eigenvalues[-1] / eigenvalues[0], rel=1e-3)
+
+
+def test_bad_ntk_is_nan_or_inf_not_an_error():
+  assert math.isnan(ntk.condition_number(np.full((3, 3), np.nan)))
+  assert math.isinf(ntk.condition_number(np.zeros((3, 3))))
+  w = tf.Variable(tf.ones([12, 2]))
+  f = lambda x: tf.matmul(tf.reshape(x, [x.shape[0], -1]), w) * np.inf
+  theta = ntk.ntk_matrix(f, [w], tf.ones([3, 2, 2, 3]))
+  assert math.isnan(ntk.condition_number(theta.numpy()))
+
+
+def test_reinitialize_draws_the_training_init_seeded(tiny_arch):
+  model = factory.build_backbone(tiny_arch, SIZE)
+  initialization.reinitialize(model, 11)
+  first = [v.numpy() for v in model.variables]
+  initialization.reinitialize(model, 12)
+  second = [v.numpy() for v in model.variables]
+  initialization.reinitialize(model, 11)
+  for variable, x, y in zip(model.variables, first, second):
+    np.testing.assert_array_equal(variable.numpy(), x)
+    name = variable.name
+    if 'embed/kernel' in name and 'stage_1' in name:
+      bound = np.prod(x.shape[:3]) ** -0.5  # PyTorch's conv default
+      assert np.abs(x).max() <= bound and np.abs(x).max() > 0.9 * bound
+    elif 'kernel' in name:  # trunc normal std 0.02, cut at 2 std
+      assert np.abs(x).max() <= 0.04 and 0.015 < x.std() < 0.020
+    elif name.endswith('gamma:0'):
+      np.testing.assert_array_equal(x, 1.0)
+    elif 'stage_1_embed/bias' not in name:  # zero biases and betas
+      np.testing.assert_array_equal(x, 0.0)
+    if x.std() > 0:
+      assert not np.array_equal(x, y)
+
+
+def test_measurer_is_deterministic_and_never_retraces(tiny_arch):
+  measurer = measurer_lib.Measurer(SIZE, repeats=2, seed=3)
+  names = settings_lib.METRICS
+  first = measurer.measure(tiny_arch, names)
+  again = measurer.measure(tiny_arch, names)
+  other = measurer.measure(tiny_arch, names, seed=4)
+  compiled = measurer._compiled(tiny_arch)  # pylint: disable=protected-access
+  for function in (compiled.velocity_and_acceleration, compiled.ntk_matrix):
+    assert function.experimental_get_tracing_count() == 1
+  assert list(first) == list(names)
+  for name in names:
+    result = first[name]
+    assert result.name == name and len(result.values) == 2
+    # Same seeds; CPU kernels may reorder sums in the last bits.
+    assert result.values == pytest.approx(again[name].values, rel=1e-6)
+    assert result.values != other[name].values
+    assert result.mean == pytest.approx(np.mean(result.values))
+    assert result.std == pytest.approx(np.std(result.values))
+    assert result.seconds > 0 and np.all(np.isfinite(result.values))
+  assert first['ntk'].mean >= 1
+  # Length distortion alone takes the first-order path, same values.
+  alone = measurer.measure(tiny_arch, ['length_distortion'])
+  assert alone['length_distortion'].values == pytest.approx(
+      first['length_distortion'].values, rel=1e-5)
+
+
+def test_settings_change_what_is_measured(tiny_arch):
+  base = settings_lib.Settings(num_thetas=4)
+  results = {}
+  for label, settings in (
+      ('code', base),
+      ('scaled', settings_lib.Settings(num_thetas=4, sqrt_n_scale=True)),
+      ('ln_on', settings_lib.Settings(num_thetas=4,
+                                      layer_norm_off_for_length=False))):
+    measurer = measurer_lib.Measurer(SIZE, settings=settings, repeats=1)
+    results[label] = measurer.measure(
+        tiny_arch, ['length_distortion'])['length_distortion'].mean
+    # pylint: disable=protected-access
+    model = measurer._compiled(tiny_arch).model
+    norms = [l for l in model._flatten_layers()
+             if isinstance(l, normalization.SwitchableLayerNorm)]
+    # pylint: enable=protected-access
+    assert norms and all(l.enabled for l in norms)
+  assert len(set(results.values())) == 3
+  np.testing.assert_allclose(curve.sample_thetas(4, 'uniform_exclusive'),
+                             [0, math.pi / 2, math.pi, 3 * math.pi / 2])
+  assert curve.sample_thetas(4, 'linspace_inclusive')[-1] == 2 * math.pi
+  assert curve.circle_scale((2, 2, 3), True) == pytest.approx(math.sqrt(12))
+
+
+def test_bad_input_raises_one_line_usage_errors(tiny_arch):
+  measurer = measurer_lib.Measurer(SIZE, repeats=1)
+  with pytest.raises(errors.UsageError, match="'lenght'.*allowed: length_"):
+    measurer.measure(tiny_arch, ['lenght'])
+  with pytest.raises(errors.UsageError, match='theta_sampling'):
+    settings_lib.Settings(theta_sampling='random')
+  with pytest.raises(errors.UsageError, match=r'\(>= 16, 32, 32, 3\)'):
+    measurer_lib.Measurer(SIZE, images=np.zeros((4,) + SHAPE))
