@@ -1,0 +1,71 @@
+"""Training-free auto-scaling (Algorithm 2) of a seed topology, resumable.
+
+  python -m asvit_tf.scale --arch=seed --model_dir=/tmp/scale \\
+      --image_size=224 --stop_params_m=80 --max_params_m=110
+
+Writes scale_state.json (every measured candidate), scale_result.json (the
+series with params and GMACs, and the points nearest the paper's Small, Base
+and Large), scale_trajectory.png, scale_complexity.png and TensorBoard
+scalars to --model_dir; run again with the same flags to resume.
+"""
+
+import dataclasses
+from typing import List
+
+from absl import flags
+
+from asvit_tf import cli
+from asvit_tf import errors
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.search import common_flags
+from asvit_tf.search import progress
+from asvit_tf.search import scale_job
+from asvit_tf.search import scaler as scaler_lib
+
+_ARCH = flags.DEFINE_string(
+    'arch', 'seed', 'Seed topology: a preset or "K,S,E[,L]|...|heads[,C]"; '
+    'its L and C are where the scaling starts (seed: 1,1,1,1 and 32).')
+_STOP_PARAMS_M = flags.DEFINE_float(
+    'stop_params_m', 80.0, 'Stop once the chosen architecture has this many '
+    'million parameters (authors\' code: 80; paper: 100).')
+_MAX_PARAMS_M = flags.DEFINE_float(
+    'max_params_m', 110.0, 'Drop candidates above this many million '
+    'parameters (authors\' code: 110).')
+_PROXY = flags.DEFINE_boolean(
+    'proxy', True, 'Measure the metrics on a C/4 proxy of each candidate '
+    '(rounded to a valid width), as the authors\' code.')
+_NUM_CLASSES = flags.DEFINE_integer(
+    'num_classes', 1000, 'Classifier width used to count parameters.')
+
+
+def main(argv: List[str]) -> None:
+  if len(argv) > 1:
+    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
+                            'only (see --helpfull)')
+  arch = arch_lib.parse_arch(_ARCH.value)
+  if not 0 < _STOP_PARAMS_M.value <= _MAX_PARAMS_M.value:
+    raise errors.UsageError(
+        f'--stop_params_m={_STOP_PARAMS_M.value} and --max_params_m='
+        f'{_MAX_PARAMS_M.value}; allowed: 0 < stop_params_m <= max_params_m')
+  common_flags.positive('num_classes', _NUM_CLASSES.value)
+  progress.quiet_tensorflow()
+  settings = common_flags.metric_settings()
+  common_flags.check_image_size(arch, settings['image_size'])
+  config = scaler_lib.ScaleConfig(
+      arch=arch_lib.format_arch(arch),
+      stop_params=int(round(_STOP_PARAMS_M.value * 1e6)),
+      max_params=int(round(_MAX_PARAMS_M.value * 1e6)),
+      use_proxy=_PROXY.value, num_classes=_NUM_CLASSES.value,
+      seed=settings['seed'], image_size=settings['image_size'])
+  settings.update(dataclasses.asdict(config))
+  scale_job.run(config, common_flags.build_metric, common_flags.model_dir(),
+                settings)
+
+
+def run() -> None:
+  """Console-script entry point (asvit-scale)."""
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()

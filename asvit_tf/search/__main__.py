@@ -1,0 +1,67 @@
+"""Training-free topology search (Algorithm 1), resumable.
+
+  python -m asvit_tf.search --model_dir=/tmp/search --image_size=224 \\
+      --steps=500 --data=digits
+
+Writes search_state.json (every step), search_result.json,
+search_entropy.png and TensorBoard scalars to --model_dir; run again with the
+same flags to resume after an interruption.
+"""
+
+import dataclasses
+from typing import List
+
+from absl import flags
+
+from asvit_tf import cli
+from asvit_tf import errors
+from asvit_tf.search import common_flags
+from asvit_tf.search import progress
+from asvit_tf.search import reinforce
+from asvit_tf.search import search_job
+from asvit_tf.search import space
+
+_STEPS = flags.DEFINE_integer('steps', 500, 'REINFORCE steps (paper: 500).')
+_LEARNING_RATE = flags.DEFINE_float(
+    'learning_rate', 0.08, 'Adam learning rate of the policy (authors: 0.08).')
+_BASELINE_MOMENTUM = flags.DEFINE_float(
+    'baseline_momentum', 0.9, 'Momentum of the moving-average reward '
+    'baseline (authors: 0.9).')
+_REWARD_WINDOW = flags.DEFINE_integer(
+    'reward_window', 20, 'Recent values whose range normalizes each metric '
+    'change (authors: 20).')
+
+
+def main(argv: List[str]) -> None:
+  if len(argv) > 1:
+    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
+                            'only (see --helpfull)')
+  common_flags.positive('steps', _STEPS.value)
+  common_flags.positive('reward_window', _REWARD_WINDOW.value)
+  if not 0 <= _BASELINE_MOMENTUM.value < 1:
+    raise errors.UsageError(f'--baseline_momentum={_BASELINE_MOMENTUM.value}; '
+                            'allowed: 0 <= momentum < 1')
+  if _LEARNING_RATE.value <= 0:
+    raise errors.UsageError(f'--learning_rate={_LEARNING_RATE.value}; '
+                            'allowed: a positive number')
+  progress.quiet_tensorflow()
+  settings = common_flags.metric_settings()
+  common_flags.check_image_size(space.finest_splits_arch(),
+                                settings['image_size'])
+  config = reinforce.SearchConfig(
+      steps=_STEPS.value, learning_rate=_LEARNING_RATE.value,
+      baseline_momentum=_BASELINE_MOMENTUM.value,
+      reward_window=_REWARD_WINDOW.value, seed=settings['seed'],
+      image_size=settings['image_size'])
+  settings.update(dataclasses.asdict(config))
+  search_job.run(config, common_flags.build_metric, common_flags.model_dir(),
+                 settings)
+
+
+def run() -> None:
+  """Console-script entry point (asvit-search)."""
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,0 +1,75 @@
+"""Flags shared by `python -m asvit_tf.search` and `python -m asvit_tf.scale`,
+and the checks that turn bad values into one-line errors."""
+
+import os
+from typing import Any, Dict
+
+from absl import flags
+
+from asvit_tf import errors
+from asvit_tf.data import sources
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.modeling import window_policy
+from asvit_tf.search import metric as metric_lib
+
+MODEL_DIR = flags.DEFINE_string(
+    'model_dir', None, 'Directory for the state, results, plots and '
+    'TensorBoard logs; an existing run there is resumed.')
+SEED = flags.DEFINE_integer('seed', 0, 'Seed of every random choice.')
+IMAGE_SIZE = flags.DEFINE_integer(
+    'image_size', 224, 'Square input side for the metrics (paper: 224).')
+REPEATS = flags.DEFINE_integer(
+    'repeats', 5, 'Random initializations averaged per metric (paper: 5).')
+NTK_BATCH_SIZE = flags.DEFINE_integer(
+    'ntk_batch_size', 16, 'Real images in the NTK batch (paper: 16).')
+DATA = flags.DEFINE_string(
+    'data', 'digits', 'Images for the NTK: ' + ', '.join(sources.KINDS) + '.')
+TFDS_DATA_DIR = flags.DEFINE_string(
+    'tfds_data_dir', None, 'TFDS data_dir for --data=tfds:NAME.')
+
+
+def positive(name: str, value: int) -> None:
+  if value < 1:
+    raise errors.UsageError(f'--{name}={value}; allowed: an integer >= 1')
+
+
+def check_image_size(arch: arch_lib.ArchSpec, image_size: int) -> None:
+  """Raises a one-line error if `arch`'s splits do not divide the maps."""
+  positive('image_size', image_size)
+  sides = [image_size // s for s in arch_lib.STAGE_STRIDES]
+  try:
+    if min(sides) < 1:
+      raise window_policy.WindowError('the stage-4 map is empty')
+    for n, side in enumerate(sides, start=1):
+      window_policy.stage_windows(arch, n, side, side)
+  except window_policy.WindowError as e:
+    raise errors.UsageError(
+        f'--image_size={image_size} does not fit {arch_lib.format_arch(arch)}'
+        f' ({e}); allowed: a multiple of 32 that every stage map divides'
+    ) from None
+
+
+def model_dir() -> str:
+  if not MODEL_DIR.value:
+    raise errors.UsageError('--model_dir is required; allowed: a directory '
+                            '(created if missing)')
+  if os.path.exists(MODEL_DIR.value) and not os.path.isdir(MODEL_DIR.value):
+    raise errors.UsageError(f'--model_dir={MODEL_DIR.value} is a file; '
+                            'allowed: a directory (created if missing)')
+  return MODEL_DIR.value
+
+
+def metric_settings() -> Dict[str, Any]:
+  """The metric flags, checked, as stored with a run's state."""
+  positive('repeats', REPEATS.value)
+  positive('ntk_batch_size', NTK_BATCH_SIZE.value)
+  return {'image_size': IMAGE_SIZE.value, 'repeats': REPEATS.value,
+          'ntk_batch_size': NTK_BATCH_SIZE.value, 'data': DATA.value,
+          'tfds_data_dir': TFDS_DATA_DIR.value, 'seed': SEED.value}
+
+
+def build_metric() -> metric_lib.MetricFn:
+  """The Measurer-backed metric for the flags (loads the images now)."""
+  return metric_lib.measurer_metric(
+      IMAGE_SIZE.value, DATA.value, REPEATS.value, NTK_BATCH_SIZE.value,
+      SEED.value, TFDS_DATA_DIR.value)

@@ -1,0 +1,50 @@
+"""The metric function both algorithms call: `(arch, seed) -> (L_E, kappa)`.
+
+The search and the scaling only see this signature, so tests can inject
+contrived metrics; the binaries wire asvit_tf.complexity.Measurer here
+(length distortion, SPEC section 2, and the NTK condition number, both the
+mean over `repeats` initializations drawn from `seed`).
+
+The Measurer gives the same values for the same (arch, seed) within a
+process history, but TF's CPU kernels change the last bits (about 1e-10
+relative, measured) with what the process measured before. So that a resumed
+run equals an uninterrupted one, values are rounded to `SIGNIFICANT_DIGITS`
+significant digits, far finer than their spread over initializations.
+"""
+
+import math
+from typing import Callable, Optional, Tuple
+
+from asvit_tf import complexity
+from asvit_tf.data import sources
+from asvit_tf.modeling import arch as arch_lib
+
+MetricFn = Callable[[arch_lib.ArchSpec, int], Tuple[float, float]]
+SIGNIFICANT_DIGITS = 5
+
+
+def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+  """`value` rounded to `digits` significant digits; non-finite unchanged."""
+  if not math.isfinite(value) or value == 0:
+    return value
+  return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def measurer_metric(image_size: int, data: str, repeats: int,
+                    ntk_batch_size: int, seed: int,
+                    tfds_data_dir: Optional[str] = None) -> MetricFn:
+  """L_E and NTK condition number measured on `ntk_batch_size` real images."""
+  images = sources.load_images(data, image_size, ntk_batch_size, seed=seed,
+                               tfds_data_dir=tfds_data_dir)
+  measurer = complexity.Measurer(
+      image_size, images=images,
+      settings=complexity.Settings(ntk_batch_size=ntk_batch_size),
+      repeats=repeats, seed=seed)
+
+  def measure(arch: arch_lib.ArchSpec, metric_seed: int) -> Tuple[float, float]:
+    results = measurer.measure(arch, metrics=('length_distortion', 'ntk'),
+                               seed=metric_seed)
+    return (significant(float(results['length_distortion'].mean)),
+            significant(float(results['ntk'].mean)))
+
+  return measure

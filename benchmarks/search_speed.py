@@ -1,0 +1,160 @@
+"""Seconds per search step and per scaling step, and the full-run wall times.
+
+At the paper's protocol by default (224x224, 5 initializations, NTK batch 16),
+with the real metrics (asvit_tf.complexity):
+
+- search: `--search_steps` REINFORCE steps of a fresh policy, each timed
+  (sampling, both metrics, update); the full search is 500 times the mean.
+- scaling: the seconds of one measurement are sampled on `--scale_samples`
+  proxies of the candidates at each of `--points` (published family members
+  standing for stages of the run); a step at that point costs that times its
+  number of distinct proxies within the 110 M maximum. The run to 80 M is
+  extrapolated along a nominal trajectory: parameters growing geometrically
+  from the seed to 80 M in as many steps as the published Large has blocks
+  beyond the seed's four (each step adds exactly one block), each step timed
+  by log-log interpolation between the sampled points.
+
+  python benchmarks/search_speed.py [--format=json]
+"""
+
+import json
+import math
+import statistics
+import time
+from typing import Any, Dict, List, Sequence
+
+from absl import flags
+import numpy as np
+
+from asvit_tf import cli
+from asvit_tf import errors
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.search import cost
+from asvit_tf.search import metric as metric_lib
+from asvit_tf.search import reinforce
+from asvit_tf.search import scaler as scaler_lib
+from asvit_tf.search import scaling
+
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.')
+_NTK_BATCH = flags.DEFINE_integer('ntk_batch_size', 16, 'NTK batch size.')
+_SEARCH_STEPS = flags.DEFINE_integer('search_steps', 4,
+                                     'Search steps to time.')
+_SCALE_SAMPLES = flags.DEFINE_integer(
+    'scale_samples', 2, 'Proxies timed per scaling point.')
+_POINTS = flags.DEFINE_list('points', ['seed', 'small', 'large'],
+                            'Family members at which a scaling step is timed.')
+_DATA = flags.DEFINE_string('data', 'digits', 'Image source for the NTK.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the timed runs.')
+_FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'], 'Output.')
+
+SEARCH_STEPS = 500
+STOP_PARAMS = scaler_lib.ScaleConfig.stop_params
+MAX_PARAMS = scaler_lib.ScaleConfig.max_params
+
+
+def time_search(metric: metric_lib.MetricFn) -> List[float]:
+  """Wall seconds of each of the first `--search_steps` search steps."""
+  search = reinforce.Search(reinforce.SearchConfig(
+      steps=_SEARCH_STEPS.value, seed=_SEED.value,
+      image_size=_IMAGE_SIZE.value))
+  seconds = []
+  for _ in range(_SEARCH_STEPS.value):
+    start = time.perf_counter()
+    search.step(metric)
+    seconds.append(time.perf_counter() - start)
+  return seconds
+
+
+def distinct_proxies(arch: arch_lib.ArchSpec) -> List[arch_lib.ArchSpec]:
+  """The archs one scaling step from `arch` measures, in candidate order."""
+  found = []
+  for candidate in scaling.candidates(arch):
+    if cost.count_params(candidate.arch) <= MAX_PARAMS:
+      proxy = scaling.proxy(candidate.arch)
+      if proxy not in found:
+        found.append(proxy)
+  return found
+
+
+def time_scaling_point(metric: metric_lib.MetricFn,
+                       name: str) -> Dict[str, Any]:
+  arch = arch_lib.parse_arch(name)
+  proxies = distinct_proxies(arch)
+  seconds = []
+  for proxy in proxies[:_SCALE_SAMPLES.value]:
+    start = time.perf_counter()
+    metric(proxy, _SEED.value)
+    seconds.append(time.perf_counter() - start)
+  per_measure = statistics.mean(seconds)
+  return {'point': name, 'arch': arch_lib.format_arch(arch),
+          'params': cost.count_params(arch), 'measures_per_step': len(proxies),
+          'seconds_per_measure': seconds,
+          'seconds_per_step': per_measure * len(proxies)}
+
+
+def extrapolate_scaling(points: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+  """Seconds of the run to 80 M along the nominal trajectory."""
+  seed_arch, large = (arch_lib.parse_arch(n) for n in ('seed', 'large'))
+  steps = sum(large.depths) - sum(seed_arch.depths)
+  start = cost.count_params(seed_arch)
+  trajectory = [start * (STOP_PARAMS / start) ** (k / steps)
+                for k in range(steps)]
+  ordered = sorted(points, key=lambda p: p['params'])
+  log_params = [math.log(p['params']) for p in ordered]
+  log_seconds = [math.log(p['seconds_per_step']) for p in ordered]
+  per_step = [math.exp(np.interp(math.log(p), log_params, log_seconds))
+              for p in trajectory]
+  return {'steps': steps, 'seconds': sum(per_step),
+          'seconds_per_step': per_step}
+
+
+def main(argv: List[str]) -> None:
+  if len(argv) > 1:
+    raise errors.UsageError(f'unexpected arguments {argv[1:]}')
+  for name in _POINTS.value:
+    if name not in arch_lib.PRESET_STRINGS:
+      raise errors.UsageError(f'--points has {name!r}; allowed: '
+                              f'{", ".join(arch_lib.PRESET_STRINGS)}')
+  start = time.perf_counter()
+  metric = metric_lib.measurer_metric(
+      _IMAGE_SIZE.value, _DATA.value, _REPEATS.value, _NTK_BATCH.value,
+      _SEED.value)
+  setup = time.perf_counter() - start
+  search_seconds = time_search(metric)
+  points = [time_scaling_point(metric, name) for name in _POINTS.value]
+  scale = extrapolate_scaling(points)
+  search_step = statistics.mean(search_seconds)
+  report = {
+      'protocol': {'image_size': _IMAGE_SIZE.value,
+                   'repeats': _REPEATS.value,
+                   'ntk_batch_size': _NTK_BATCH.value, 'data': _DATA.value},
+      'setup_seconds': setup,
+      'search': {'step_seconds': search_seconds,
+                 'mean_step_seconds': search_step,
+                 'full_search_steps': SEARCH_STEPS,
+                 'full_search_hours': search_step * SEARCH_STEPS / 3600},
+      'scaling': {'points': points, 'nominal_steps': scale['steps'],
+                  'nominal_step_seconds': scale['seconds_per_step'],
+                  'mean_step_seconds': scale['seconds'] / scale['steps'],
+                  'full_scaling_hours': scale['seconds'] / 3600},
+  }
+  if _FORMAT.value == 'json':
+    print(json.dumps(report, indent=2))
+    return
+  print(f'protocol: {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, '
+        f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}')
+  print(f'search step: {search_step:.1f} s (mean of {len(search_seconds)}: '
+        f'{", ".join(f"{s:.1f}" for s in search_seconds)}); '
+        f'{SEARCH_STEPS} steps: {search_step * SEARCH_STEPS / 3600:.2f} h')
+  for p in points:
+    print(f'scaling step at {p["point"]} ({p["params"] / 1e6:.1f} M): '
+          f'{p["measures_per_step"]} measures x '
+          f'{statistics.mean(p["seconds_per_measure"]):.1f} s = '
+          f'{p["seconds_per_step"]:.1f} s')
+  print(f'scaling run to {STOP_PARAMS / 1e6:.0f} M: {scale["steps"]} nominal '
+        f'steps, {scale["seconds"] / 3600:.2f} h')
+
+
+if __name__ == '__main__':
+  cli.run(main)

@@ -1,0 +1,180 @@
+"""Algorithm 2: widths, candidates, rank-sum choice, budget, resume, costs."""
+
+import io
+import json
+import math
+
+import pytest
+
+from asvit_tf import counting
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.modeling import factory
+from asvit_tf.search import cost
+from asvit_tf.search import scale_job
+from asvit_tf.search import scaler as scaler_lib
+from asvit_tf.search import scaling
+from asvit_tf.search import state as state_lib
+from tests import conftest
+
+SEED = arch_lib.parse_arch('seed')
+
+
+@pytest.mark.parametrize('text', [conftest.TINY_ARCH, conftest.TINY_ARCH_2])
+def test_closed_form_costs_equal_the_built_model(text):
+  arch = arch_lib.parse_arch(text)
+  model = factory.build_classifier(arch, 10, 64)
+  assert cost.count_params(arch, 10) == counting.count_params(model)['total']
+  assert cost.count_macs(arch, 64, 10) == counting.count_macs(
+      model, 64, 64)['total']
+
+
+def test_closed_form_costs_match_the_official_family():
+  # SPEC section 1: the authors' PyTorch model at 224, 1000 classes.
+  official = {'seed': (2.32, 0.49), 'small': (28.78, 5.13),
+              'base': (52.26, 8.75), 'large': (87.58, 22.36)}
+  for name, (params, gmacs) in official.items():
+    arch = arch_lib.parse_arch(name)
+    assert round(cost.count_params(arch) / 1e6, 2) == params
+    assert round(cost.count_macs(arch, 224) / 1e9, 2) == gmacs
+
+
+def test_widths_round_to_the_nearest_valid_width():
+  # heads 32: every stage divisible needs C % 4 == 0.
+  assert [scaling.round_width(SEED, 32 * (1 + r))
+          for r in scaling.WIDTH_RATIOS] == [32, 36, 36, 40]
+  assert scaling.round_width(SEED, 34.0) == 36  # tie: the larger
+  heads16 = SEED.replace(heads=16)
+  assert scaling.round_width(heads16, 33.6) == 34  # C % 2 == 0
+  heads64 = SEED.replace(heads=64, width=64)
+  assert scaling.round_width(heads64, 33.6) == 32  # C % 8 == 0
+  assert scaling.proxy(SEED).width == 8
+  assert scaling.proxy(arch_lib.parse_arch('large')).width == 44  # 45 -> 44
+  assert not scaling.is_valid_width(SEED, 30)
+
+
+def test_candidates_are_depth_times_width_without_duplicates():
+  found = scaling.candidates(SEED)
+  # Widths 32, 36, 36, 40: the second 36 is a duplicate in every stage.
+  assert len(found) == 12
+  assert [(c.stage, c.arch.width) for c in found[:3]] == [
+      (1, 32), (1, 36), (1, 40)]
+  for c in found:
+    expected = [1, 1, 1, 1]
+    expected[c.stage - 1] = 2
+    assert list(c.arch.depths) == expected
+  wide = arch_lib.parse_arch('8,2,3|4,1,2|4,1,4|4,1,6|32,100')
+  assert len(scaling.candidates(wide)) == 16
+
+
+def test_rank_sum_picks_the_best_trade_off():
+  # L_E descending, kappa ascending; equal values share a dense rank.
+  chosen = scaling.select([5.0, 5.0, 4.0, 3.0], [2.0, 1.0, 1.0, 3.0])
+  assert chosen.length_ranks == (1, 1, 2, 3)
+  assert chosen.kappa_ranks == (2, 1, 1, 3)
+  assert chosen.index == 1 and chosen.tie_break is None
+  assert scaling.select([3.0, 2.0, 1.0], [1.0, 2.0, 3.0]).index == 0
+
+
+def test_ties_follow_the_metric_with_the_larger_relative_range():
+  lengths = [10.0, 1.0, 5.0]  # relative range 0.9
+  narrow = scaling.select(lengths, [2.0, 1.0, 1.5])  # 0.5
+  assert narrow.tie_break == 'length_distortion' and narrow.index == 0
+  wide = scaling.select(lengths, [200.0, 1.0, 100.0])  # 0.995
+  assert wide.tie_break == 'ntk' and wide.index == 1
+  # Equal everything: the first candidate.
+  assert scaling.select([1.0, 1.0], [1.0, 1.0]).index == 0
+
+
+def test_a_bad_ntk_ranks_last():
+  chosen = scaling.select([2.0, 1.0, 0.5], [math.nan, 5.0, 6.0])
+  assert chosen.kappa_ranks == (3, 1, 2)
+  assert chosen.index == 1
+
+
+def width_loving_metric(calls):
+  """L_E grows with width, kappa with stage-3 depth."""
+
+  def metric(arch, seed):
+    calls.append((arch_lib.format_arch(arch), seed))
+    return float(arch.width), float(1 + arch.depths[2] - arch.width / 1000)
+
+  return metric
+
+
+def run_scale(model_dir, metric, **changes):
+  config = scaler_lib.ScaleConfig(image_size=32, **changes)
+  settings = dict(config.__dict__)
+  stream = io.StringIO()
+  result = scale_job.run(config, lambda: metric, str(model_dir), settings,
+                         stream)
+  return result, stream.getvalue()
+
+
+def test_budget_stops_the_scaling_and_names_the_points(tmp_path):
+  calls = []
+  result, log = run_scale(tmp_path, width_loving_metric(calls),
+                          stop_params=30_000_000, max_params=32_000_000)
+  params = [p['params'] for p in result['series']]
+  assert result['stopped'] == scaler_lib.STOP_BUDGET
+  assert params[-1] >= 30_000_000 and max(params[:-1]) < 30_000_000
+  assert params == sorted(params)
+  for step in result['steps']:
+    assert step['params'] <= 32_000_000
+    dropped = [c for c in step['candidates'] if c['dropped']]
+    assert all(c['params'] > 32_000_000 for c in dropped)
+  # Step 1 measures the C/4 proxies once each: widths 8 and 12 per stage.
+  first = [a for a, s in calls if s == result['steps'][0]['metric_seed']]
+  assert len(first) == 8 and {arch_lib.parse_arch(a).width
+                              for a in first} == {8, 12}
+  named = result['named']
+  assert named['large']['params'] == params[-1]
+  assert abs(named['small']['params'] - 29e6) == min(
+      abs(p - 29e6) for p in params)
+  assert 'ETA' in log and 'params' in log and 'L_E' in log
+  for name in ('scale_result.json', 'scale_trajectory.png',
+               'scale_complexity.png'):
+    assert (tmp_path / name).stat().st_size > 0
+  saved = json.loads((tmp_path / 'scale_result.json').read_text())
+  assert saved['series'][-1]['arch'] == result['series'][-1]['arch']
+
+
+def test_no_candidate_under_the_maximum_stops_at_once(tmp_path):
+  # One more block in stage 1 at C=32 already gives 2.330 M parameters.
+  result, _ = run_scale(tmp_path, width_loving_metric([]),
+                        max_params=2_330_000)
+  assert result['stopped'] == scaler_lib.STOP_NO_CANDIDATE
+  assert len(result['series']) == 1
+
+
+def without_times(result):
+  return json.dumps(dict(result, scale_seconds=None,
+                         steps=[dict(s, seconds=None)
+                                for s in result['steps']]), sort_keys=True)
+
+
+def test_resume_inside_a_step_equals_an_uninterrupted_run(tmp_path):
+  whole, _ = run_scale(tmp_path / 'whole', width_loving_metric([]),
+                       stop_params=6_000_000, use_proxy=False)
+  calls = []
+  metric = width_loving_metric(calls)
+
+  def failing(arch, seed):
+    if len(calls) == 13:  # in the middle of step 2
+      raise KeyboardInterrupt
+    return metric(arch, seed)
+
+  with pytest.raises(KeyboardInterrupt):
+    run_scale(tmp_path / 'cut', failing, stop_params=6_000_000,
+              use_proxy=False)
+  resumed_calls = []
+  resumed, log = run_scale(tmp_path / 'cut',
+                           width_loving_metric(resumed_calls),
+                           stop_params=6_000_000, use_proxy=False)
+  assert 'resuming' in log
+  whole_calls = sum(
+      len({c['measured_arch'] for c in s['candidates'] if not c['dropped']})
+      for s in whole['steps'])
+  assert len(resumed_calls) == whole_calls - 13
+  assert without_times(resumed) == without_times(whole)
+  with pytest.raises(state_lib.StateError, match='use_proxy=False'):
+    run_scale(tmp_path / 'cut', metric, stop_params=6_000_000)

@@ -1,0 +1,132 @@
+"""The search and scaling binaries: one-line errors, refusal, SIGKILL resume."""
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from absl import flags
+from absl.testing import flagsaver
+import pytest
+
+from asvit_tf import errors
+from tests import test_search
+
+# A search whose metric is contrived and slow enough to be killed mid-run.
+_WORKER = '''
+import io, sys, time
+from asvit_tf.search import reinforce, search_job
+from tests import test_search
+
+def slow_metric(arch, seed):
+  time.sleep(0.25)
+  return test_search.rewarded_metric(arch, seed)
+
+config = reinforce.SearchConfig(steps=12, seed=7, image_size=32)
+search_job.run(config, lambda: slow_metric, sys.argv[1],
+               {'steps': 12, 'seed': 7}, io.StringIO())
+'''
+
+
+def run_binary(module, *flags):
+  return subprocess.run([sys.executable, '-m', module, *flags],
+                        capture_output=True, text=True, timeout=300,
+                        check=False)
+
+
+def call_main(module, argv):
+  """Parses `argv` into the binary's flags and runs its main in-process."""
+  binary = importlib.import_module(module)
+  with flagsaver.flagsaver():
+    flags.FLAGS.unparse_flags()
+    binary.main(flags.FLAGS(['prog', *argv]))
+
+
+@pytest.mark.parametrize('module,argv,fragment', [
+    ('asvit_tf.search.__main__', [], '--model_dir is required'),
+    ('asvit_tf.search.__main__', ['--model_dir={dir}', '--image_size=48'],
+     '--image_size=48 does not fit'),
+    ('asvit_tf.search.__main__', ['--model_dir={dir}', '--steps=0'],
+     '--steps=0'),
+    ('asvit_tf.search.__main__', ['--model_dir={dir}', '--repeats=0'],
+     '--repeats=0'),
+    ('asvit_tf.search.__main__', ['--model_dir={dir}', '--image_size=32',
+                                  '--data=folder:{dir}/missing'],
+     'is not a folder'),
+    ('asvit_tf.search.__main__', ['--model_dir={dir}', '--image_size=32',
+                                  '--data=imagenet'], 'is not recognised'),
+    ('asvit_tf.scale', ['--model_dir={dir}', '--arch=8,2,3|4,1,2|4,1,4|32'],
+     'has 4 "|"-separated parts'),
+    ('asvit_tf.scale', ['--model_dir={dir}', '--stop_params_m=120'],
+     '0 < stop_params_m <= max_params_m'),
+    ('asvit_tf.scale', ['--model_dir={dir}', '--arch=seed',
+                        '--image_size=36'], '--image_size=36 does not fit'),
+    ('asvit_tf.scale', ['--model_dir={dir}', '--image_size=32',
+                        '--data=tfrecord:{dir}/none-*.tfrecord'],
+     'no file matches'),
+])
+def test_bad_flags_and_data_are_usage_errors(tmp_path, module, argv,
+                                             fragment):
+  with pytest.raises(errors.UsageError) as raised:
+    call_main(module, [a.format(dir=tmp_path) for a in argv])
+  assert fragment in str(raised.value)
+  assert '\n' not in str(raised.value)
+  assert not list(tmp_path.iterdir())
+
+
+def test_binary_prints_one_line_and_refuses_other_flags(tmp_path):
+  state = {'config': {'steps': 500, 'seed': 3}, 'search': {}}
+  (tmp_path / 'search_state.json').write_text(json.dumps(state))
+  result = run_binary('asvit_tf.search', f'--model_dir={tmp_path}',
+                      '--image_size=32', '--seed=4')
+  assert result.returncode == 2, result.stderr
+  assert 'Traceback' not in result.stderr
+  lines = [l for l in result.stderr.splitlines() if l.startswith('error:')]
+  assert len(lines) == 1, result.stderr
+  assert 'holds a run with other settings' in lines[0]
+  assert 'seed=3 (now 4)' in lines[0]
+
+
+def test_sigkilled_search_resumes_to_the_uninterrupted_result(tmp_path):
+  whole, _ = test_search.run_search(tmp_path / 'whole', steps=12, seed=7)
+  model_dir = tmp_path / 'killed'
+  state_path = model_dir / 'search_state.json'
+  env = dict(os.environ, PYTHONPATH=os.getcwd())
+  worker = subprocess.Popen([sys.executable, '-c', _WORKER, str(model_dir)],
+                            env=env)
+  deadline = time.time() + 120
+  steps = 0
+  while time.time() < deadline and steps < 4:
+    time.sleep(0.05)
+    if state_path.exists():
+      steps = len(json.loads(state_path.read_text())['search']['history'])
+  worker.send_signal(signal.SIGKILL)
+  worker.wait()
+  steps = len(json.loads(state_path.read_text())['search']['history'])
+  assert 4 <= steps < 12 and not (model_dir / 'search_result.json').exists()
+  subprocess.run([sys.executable, '-c', _WORKER, str(model_dir)], env=env,
+                 check=True, timeout=300)
+  resumed = json.loads((model_dir / 'search_result.json').read_text())
+  expected = json.loads(json.dumps(whole))
+  assert (test_search.without_times(resumed) ==
+          test_search.without_times(expected))
+
+
+def test_search_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
+  result = run_binary('asvit_tf.search', f'--model_dir={tmp_path}',
+                      '--image_size=32', '--steps=2', '--repeats=1',
+                      '--ntk_batch_size=2', '--seed=1')
+  assert result.returncode == 0, result.stderr
+  assert 'step 2/2 | ETA' in result.stdout
+  assert 'searched topology' in result.stdout
+  saved = json.loads((tmp_path / 'search_result.json').read_text())
+  assert len(saved['history']) == 2
+  assert saved['settings']['repeats'] == 1
+  for record in saved['history'] + [saved]:
+    assert record['l_e'] > 0 and record['ntk'] >= 1
+  assert saved['history'][0]['reward'] == 0.0
+  assert (tmp_path / 'search_entropy.png').stat().st_size > 0
+  assert list((tmp_path / 'tensorboard').iterdir())
