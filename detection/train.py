@@ -19,6 +19,7 @@ from official.vision import train
 from asvit_tf import cli
 from detection import registry_imports  # pylint: disable=unused-import
 
+tfm_flags.define_flags()
 _SEED = flags.DEFINE_integer('seed', None, 'Global seed; unset: unseeded, as '
                              "Model Garden's own driver.")
 
@@ -31,7 +32,6 @@ def main(argv: List[str]) -> None:
 
 def run() -> None:
   """Console-script entry point."""
-  tfm_flags.define_flags()
   flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
   cli.run(main)
 

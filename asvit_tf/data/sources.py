@@ -27,7 +27,8 @@ class DataError(errors.UsageError):
   """A data source that is malformed, missing or empty."""
 
 
-def _normalize(images: np.ndarray, image_size: int) -> np.ndarray:
+def normalize_images(images: np.ndarray, image_size: int) -> np.ndarray:
+  """Resizes to a square and normalizes as Model Garden classification input."""
   resized = tf.image.resize(tf.cast(images, tf.float32),
                             [image_size, image_size])
   return preprocess_ops.normalize_image(
@@ -109,4 +110,4 @@ def load_images(source: str, image_size: int, count: int, seed: int = 0,
   else:
     raise DataError(f'data source {source!r} is not recognised; allowed: '
                     f'{", ".join(KINDS)}')
-  return np.stack([_normalize(image, image_size) for image in picked])
+  return np.stack([normalize_images(image, image_size) for image in picked])

@@ -103,16 +103,16 @@ def unfold(x: tf.Tensor, kernel: int, stride: int,
   """The K x K (dilated) neighbourhoods of a (B, H, W, D) map at `stride`,
   zero padded.
 
-  Returns (B, H/stride, W/stride, K*K*D); strided slices keep it cheap and
-  differentiable in both modes.
+  Returns (B, H/stride, W/stride, K*K*D), ordered (row tap, column tap,
+  channel). One patch-extraction op: measured several times faster than
+  per-tap strided slices forward, backward and in forward mode (SPEC
+  section 2 metrics), and it keeps the traced graph small.
   """
   before, after = same_padding(kernel, stride, dilation)
-  height, width = x.shape[1] // stride, x.shape[2] // stride
   x = tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
-  taps = [x[:, i * dilation:i * dilation + stride * height:stride,
-            j * dilation:j * dilation + stride * width:stride, :]
-          for i in range(kernel) for j in range(kernel)]
-  return tf.concat(taps, axis=-1)
+  return tf.image.extract_patches(
+      x, sizes=[1, kernel, kernel, 1], strides=[1, stride, stride, 1],
+      rates=[1, dilation, dilation, 1], padding='VALID')
 
 
 class PatchReEmbedding(tf_keras.layers.Layer):

@@ -1,0 +1,177 @@
+"""The main job: search, scale, train and report in one command.
+
+  python -m asvit_tf.pipeline --output_dir=/tmp/asvit_pipeline
+
+On the embedded digits (no download) it runs the training-free topology
+search (Algorithm 1, reduced steps), scales the found topology to a small
+parameter budget (Algorithm 2), trains the last scaled model with progressive
+re-tokenization (Sec. 4) through Model Garden, evaluates it and writes
+`report.md`, `report.json` and the plots. Each stage runs its own binary in
+`output_dir/<stage>` and resumes from there; `--skip` leaves stages out.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from absl import flags
+import yaml
+
+from asvit_tf import cli
+from asvit_tf import errors
+from asvit_tf import report as report_lib
+from asvit_tf.data import digits
+from asvit_tf.modeling import arch as arch_lib
+
+STAGES = ('search', 'scale', 'train')
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE_CONFIG = os.path.join(REPO_ROOT, 'official_configs',
+                            'asvit_smoke_digits_cpu.yaml')
+
+_OUTPUT_DIR = flags.DEFINE_string('output_dir', None,
+                                  'Where every stage and the report go.')
+_SKIP = flags.DEFINE_list('skip', [], f'Stages to leave out: {STAGES}.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of every stage.')
+_DATA = flags.DEFINE_string('data', 'digits', 'Images of the NTK batch: '
+                            'digits, tfds:NAME, tfrecord:GLOB, folder:DIR.')
+_ARCH = flags.DEFINE_string('arch', 'seed', 'Topology to scale when the '
+                            'search is skipped.')
+_SEARCH_STEPS = flags.DEFINE_integer('search_steps', 100,
+                                     'REINFORCE steps (paper: 500).')
+_METRIC_IMAGE_SIZE = flags.DEFINE_integer(
+    'metric_image_size', 32, 'Image side of the search and scaling metrics '
+    '(paper: 224).')
+_REPEATS = flags.DEFINE_integer('repeats', 2, 'Initializations per metric '
+                                '(paper: 5).')
+_NTK_BATCH = flags.DEFINE_integer('ntk_batch_size', 8, 'NTK batch (paper: '
+                                  '16).')
+_STOP_PARAMS_M = flags.DEFINE_float('stop_params_m', 1.5, 'Scaling stops '
+                                    'once a model has this many M params '
+                                    '(authors: 80).')
+_MAX_PARAMS_M = flags.DEFINE_float('max_params_m', 2.0, 'Scaling drops '
+                                   'candidates above this (authors: 110).')
+_SCALE_WIDTH = flags.DEFINE_integer('width', 16, 'Base width C the scaling '
+                                    'starts from (paper: 32).')
+_TRAIN_CONFIG = flags.DEFINE_string(
+    'train_config_file', SMOKE_CONFIG, 'Model Garden experiment YAML of the '
+    'training stage; the pipeline overrides the arch, steps and phases.')
+_TRAIN_STEPS = flags.DEFINE_integer('train_steps', 400, 'Training steps.')
+_TRAIN_IMAGE_SIZE = flags.DEFINE_integer('train_image_size', 64,
+                                         'Training image side.')
+_PHASES = flags.DEFINE_list('phases', ['8:150'], 'Re-tokenization phases '
+                            'STRIDE:UNTIL_STEP; stride 4 follows.')
+
+
+def _stage_dir(stage: str) -> str:
+  return os.path.join(_OUTPUT_DIR.value, stage)
+
+
+def run_binary(module: str, args: Sequence[str]) -> None:
+  """Runs `python -m module args` with its progress on our stdout."""
+  command = [sys.executable, '-m', module, *args]
+  print(f'\n$ {" ".join(command)}', flush=True)
+  if subprocess.run(command, check=False).returncode:
+    raise errors.UsageError(f'stage {module} failed (see its output above); '
+                            'allowed: fix it and run the pipeline again to '
+                            'resume')
+
+
+def metric_flags(stage: str) -> List[str]:
+  return [f'--model_dir={_stage_dir(stage)}', f'--seed={_SEED.value}',
+          f'--image_size={_METRIC_IMAGE_SIZE.value}',
+          f'--repeats={_REPEATS.value}',
+          f'--ntk_batch_size={_NTK_BATCH.value}', f'--data={_DATA.value}']
+
+
+def parse_phases(values: Sequence[str]) -> List[Dict[str, int]]:
+  phases = []
+  for value in values:
+    try:
+      stride, until = (int(v) for v in value.split(':'))
+    except ValueError:
+      raise errors.UsageError(f'--phases entry {value!r}; allowed: '
+                              'STRIDE:UNTIL_STEP such as 8:50') from None
+    phases.append({'stride': stride, 'until_step': until})
+  return phases
+
+
+def train_override(arch: str) -> Dict[str, Any]:
+  """Model Garden overrides of the training YAML for the picked model."""
+  size = _TRAIN_IMAGE_SIZE.value
+  steps = _TRAIN_STEPS.value
+  return {
+      'task': {'model': {'input_size': [size, size, 3],
+                         'backbone': {'asvit': {'arch': arch}}},
+               'retokenization': {'phases': parse_phases(_PHASES.value)}},
+      'trainer': {'train_steps': steps,
+                  'validation_interval': max(steps // 4, 1),
+                  'checkpoint_interval': max(steps // 5, 1),
+                  'optimizer_config': {'learning_rate': {'cosine': {
+                      'decay_steps': steps}}}},
+  }
+
+
+def read_json(path: str) -> Optional[Dict[str, Any]]:
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def main(argv: List[str]) -> None:
+  if len(argv) > 1:
+    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
+                            'only (see --helpfull)')
+  if not _OUTPUT_DIR.value:
+    raise errors.UsageError('--output_dir is required')
+  unknown = sorted(set(_SKIP.value) - set(STAGES))
+  if unknown:
+    raise errors.UsageError(f'--skip={",".join(unknown)}; allowed: '
+                            f'{", ".join(STAGES)}')
+  if not os.path.exists(_TRAIN_CONFIG.value):
+    raise errors.UsageError(f'--train_config_file={_TRAIN_CONFIG.value} does '
+                            'not exist; allowed: a Model Garden YAML')
+  parse_phases(_PHASES.value)
+  os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
+  timings = {}
+  arch = _ARCH.value
+  if 'search' not in _SKIP.value:
+    start = time.time()
+    run_binary('asvit_tf.search', metric_flags('search') +
+               [f'--steps={_SEARCH_STEPS.value}'])
+    timings['search'] = time.time() - start
+    arch = read_json(os.path.join(_stage_dir('search'),
+                                  'search_result.json'))['arch']
+  if 'scale' not in _SKIP.value:
+    start = time.time()
+    seed_arch = arch_lib.parse_arch(arch).with_depths((1, 1, 1, 1)).replace(
+        width=_SCALE_WIDTH.value)
+    run_binary('asvit_tf.scale', metric_flags('scale') + [
+        f'--arch={arch_lib.format_arch(seed_arch)}',
+        f'--stop_params_m={_STOP_PARAMS_M.value}',
+        f'--max_params_m={_MAX_PARAMS_M.value}',
+        f'--num_classes={digits.NUM_CLASSES}'])
+    timings['scale'] = time.time() - start
+    arch = read_json(os.path.join(_stage_dir('scale'),
+                                  'scale_result.json'))['series'][-1]['arch']
+  if 'train' not in _SKIP.value:
+    start = time.time()
+    run_binary('asvit_tf.train', [
+        '--experiment=asvit_imagenet', f'--config_file={_TRAIN_CONFIG.value}',
+        f'--params_override={yaml.safe_dump(train_override(arch))}',
+        '--mode=train_and_eval', f'--model_dir={_stage_dir("train")}'])
+    timings['train'] = time.time() - start
+  report = report_lib.write_report(_OUTPUT_DIR.value, timings)
+  print(f'\nreport: {report}', flush=True)
+
+
+def run() -> None:
+  """Console-script entry point (asvit-pipeline)."""
+  cli.run(main)
+
+
+if __name__ == '__main__':
+  run()
