@@ -1,8 +1,9 @@
 """Entry-point helpers shared by the binaries: one-line errors, quiet TF logs."""
 
+import json
 import os
 import sys
-from typing import Callable, List
+from typing import Any, Callable, Dict, List
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -22,3 +23,12 @@ def run(main: Callable[[List[str]], None]) -> None:
       sys.exit(2)
 
   app.run(guarded)
+
+
+def print_rows(rows: List[Dict[str, Any]], output_format: str,
+               format_table: Callable[[List[Dict[str, Any]]], str]) -> None:
+  """Prints result rows as JSON (one object, or a list) or as a table."""
+  if output_format == 'json':
+    print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
+  else:
+    print(format_table(rows))

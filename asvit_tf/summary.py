@@ -3,7 +3,6 @@
   python -m asvit_tf.summary --arch=small --image_size=224 --format=table
 """
 
-import json
 from typing import Any, Dict, List
 
 from absl import flags
@@ -91,10 +90,7 @@ def main(argv: List[str]) -> None:
                             'only (see --helpfull)')
   rows = [summarize(a, _IMAGE_SIZE.value, int(_STRIDE.value),
                     _NUM_CLASSES.value) for a in split_arch_flag(_ARCH.value)]
-  if _FORMAT.value == 'json':
-    print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
-  else:
-    print(format_table(rows))
+  cli.print_rows(rows, _FORMAT.value, format_table)
 
 
 def run() -> None:

@@ -18,11 +18,11 @@ import os
 
 from official.core import config_definitions as cfg
 from official.core import exp_factory
-from official.modeling import optimization
 from official.vision.configs import decoders
 from official.vision.configs import maskrcnn
 
 from asvit_tf.configs import backbones
+from asvit_tf.configs import optimization
 
 # The layout of detection/README.md: coco/annotations, coco/tfrecords.
 COCO_INPUT_PATH_BASE = 'coco'
@@ -90,27 +90,10 @@ def cascadercnn_asvit_coco() -> cfg.ExperimentConfig:
           best_checkpoint_export_subdir='best_ckpt',
           best_checkpoint_eval_metric='AP',
           best_checkpoint_metric_comp='higher',
-          optimizer_config=optimization.OptimizationConfig({
-              'optimizer': {
-                  'type': 'adamw',
-                  'adamw': {
-                      'weight_decay_rate': 1e-4,
-                      'exclude_from_weight_decay': ['gamma', 'beta', 'bias'],
-                  },
-              },
-              'learning_rate': {
-                  'type': 'cosine',
-                  'cosine': {
-                      'initial_learning_rate': 1e-3,
-                      'decay_steps': train_steps,
-                  },
-              },
-              'warmup': {
-                  'type': 'linear',
-                  'linear': {'warmup_steps': warmup_steps,
-                             'warmup_learning_rate': 0.0},
-              },
-          })),
+          optimizer_config=optimization.adamw_cosine(
+              weight_decay=1e-4, decay_steps=train_steps,
+              warmup_steps=warmup_steps,
+              exclude_from_weight_decay=['gamma', 'beta', 'bias'])),
       restrictions=[
           'task.train_data.is_training != None',
           'task.validation_data.is_training != None',

@@ -13,11 +13,11 @@ from typing import List, Optional
 from official.core import config_definitions as cfg
 from official.core import exp_factory
 from official.modeling import hyperparams
-from official.modeling import optimization
 from official.vision.configs import common
 from official.vision.configs import image_classification as img_cls_cfg
 
 from asvit_tf.configs import backbones
+from asvit_tf.configs import optimization
 
 IMAGENET_TRAIN_EXAMPLES = img_cls_cfg.IMAGENET_TRAIN_EXAMPLES
 IMAGENET_VAL_EXAMPLES = img_cls_cfg.IMAGENET_VAL_EXAMPLES
@@ -122,31 +122,12 @@ def asvit_imagenet() -> cfg.ExperimentConfig:
           validation_steps=IMAGENET_VAL_EXAMPLES // batch_size,
           best_checkpoint_eval_metric='accuracy',
           best_checkpoint_metric_comp='higher',
-          optimizer_config=optimization.OptimizationConfig({
-              'optimizer': {
-                  'type': 'adamw',
-                  'adamw': {
-                      'weight_decay_rate': 0.05,
-                      'include_in_weight_decay': r'.*(kernel|weight):0$',
-                      'gradient_clip_norm': 0.0,
-                  },
-              },
-              'ema': {'average_decay': 0.9999,
-                      'trainable_weights_only': False},
-              'learning_rate': {
-                  'type': 'cosine',
-                  'cosine': {
-                      'initial_learning_rate': 1e-3,
-                      'decay_steps': train_steps - warmup_steps,
-                      'offset': warmup_steps,
-                  },
-              },
-              'warmup': {
-                  'type': 'linear',
-                  'linear': {'warmup_steps': warmup_steps,
-                             'warmup_learning_rate': 0.0},
-              },
-          })),
+          optimizer_config=optimization.adamw_cosine(
+              weight_decay=0.05, decay_steps=train_steps - warmup_steps,
+              warmup_steps=warmup_steps, offset=warmup_steps,
+              ema_decay=0.9999,
+              include_in_weight_decay=r'.*(kernel|weight):0$',
+              gradient_clip_norm=0.0)),
       restrictions=[
           'task.train_data.is_training != None',
           'task.validation_data.is_training != None',
