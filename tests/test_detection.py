@@ -15,8 +15,8 @@ from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import factory as asvit_factory
+from detection import synthetic_coco
 from detection import cost
-from detection import make_synthetic_coco
 from detection import registry_imports  # pylint: disable=unused-import
 from tests.conftest import TINY_ARCH
 
@@ -41,7 +41,7 @@ def _config(yaml_path, overrides=None):
 def smoke(tmp_path_factory):
   """Smoke config on a 4 + 4 image synthetic set, its task and model."""
   root = str(tmp_path_factory.mktemp('synthetic_coco'))
-  paths = make_synthetic_coco.make_dataset(root, 4, 4, 256, seed=0)
+  paths = synthetic_coco.make_dataset(root, 4, 4, 256, seed=0)
   params = _config(SMOKE_YAML, {'task': {
       'annotation_file': paths['val']['annotations'],
       'train_data': {'input_path': paths['train']['tfrecords']},

@@ -14,7 +14,6 @@ from pycocotools import coco
 from pycocotools import mask as mask_utils
 
 from asvit_tf import errors
-from detection import make_synthetic_coco
 from detection import synthetic_coco
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,7 +51,7 @@ def test_same_seed_same_set(tmp_path):
 
 
 def test_model_garden_converter_keeps_boxes_and_masks(tmp_path):
-  paths = make_synthetic_coco.make_dataset(str(tmp_path), 3, 2, 128, seed=0)
+  paths = synthetic_coco.make_dataset(str(tmp_path), 3, 2, 128, seed=0)
   assert set(paths) == {'train', 'val'}
   dataset = coco.COCO(paths['val']['annotations'])
   decoder = tf_example_decoder.TfExampleDecoder(include_mask=True)
@@ -79,7 +78,7 @@ def test_model_garden_converter_keeps_boxes_and_masks(tmp_path):
 
 def test_bad_sizes_are_one_line_errors(tmp_path):
   with pytest.raises(errors.UsageError, match='allowed'):
-    make_synthetic_coco.make_dataset(str(tmp_path), 0, 2, 128, seed=0)
+    synthetic_coco.make_dataset(str(tmp_path), 0, 2, 128, seed=0)
 
 
 def test_binary_reports_bad_flags_on_one_line(tmp_path):
