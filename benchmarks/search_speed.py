@@ -19,6 +19,7 @@ with the real metrics (asvit_tf.complexity):
 
 import json
 import math
+import os
 import statistics
 import time
 from typing import Any, Dict, List, Sequence
@@ -126,6 +127,7 @@ def main(argv: List[str]) -> None:
   scale = extrapolate_scaling(points)
   search_step = statistics.mean(search_seconds)
   report = {
+      'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0],
       'protocol': {'image_size': _IMAGE_SIZE.value,
                    'repeats': _REPEATS.value,
                    'ntk_batch_size': _NTK_BATCH.value, 'data': _DATA.value},
@@ -143,7 +145,8 @@ def main(argv: List[str]) -> None:
     print(json.dumps(report, indent=2))
     return
   print(f'protocol: {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, '
-        f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}')
+        f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}; '
+        f'{report["cpus"]} CPUs, load {report["load_average_1min"]:.1f}')
   print(f'search step: {search_step:.1f} s (mean of {len(search_seconds)}: '
         f'{", ".join(f"{s:.1f}" for s in search_seconds)}); '
         f'{SEARCH_STEPS} steps: {search_step * SEARCH_STEPS / 3600:.2f} h')

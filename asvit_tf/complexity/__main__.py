@@ -7,7 +7,6 @@ Prints each metric's mean, std, min and max over the initializations and the
 seconds spent on it (curve metrics share one pass and report its time).
 """
 
-import json
 import math
 from typing import Any, Dict, List
 
@@ -111,10 +110,7 @@ def main(argv: List[str]) -> None:
                      for k in settings.__dataclass_fields__},
         'metrics': {name: result_row(r) for name, r in results.items()},
     })
-  if _FORMAT.value == 'json':
-    print(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
-  else:
-    print(format_table(rows))
+  cli.print_rows(rows, _FORMAT.value, format_table)
 
 
 def run() -> None:

