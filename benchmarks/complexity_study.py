@@ -6,7 +6,7 @@ curvature and the NTK condition number at initialization, and prints the
 Kendall tau of each against accuracy with a bootstrap confidence interval,
 next to the paper's (ImageNet, 87 topologies, 300 epochs).
 
-  python benchmarks/complexity_study.py [--num_topologies=24] [--format=json]
+  python benchmarks/complexity_study.py [--num_topologies=32] [--format=json]
 """
 
 import json
@@ -27,10 +27,10 @@ from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
 
-_NUM = flags.DEFINE_integer('num_topologies', 24, 'Topologies to sample.')
+_NUM = flags.DEFINE_integer('num_topologies', 32, 'Topologies to sample.')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 32, 'Square image side.')
 _WIDTH = flags.DEFINE_integer('width', 16, 'Base width C of every topology.')
-_EPOCHS = flags.DEFINE_integer('epochs', 4, 'Training epochs per topology.')
+_EPOCHS = flags.DEFINE_integer('epochs', 1, 'Training epochs per topology.')
 _BATCH = flags.DEFINE_integer('batch_size', 64, 'Training batch size.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.')
 _BOOTSTRAP = flags.DEFINE_integer('bootstrap', 2000, 'Bootstrap resamples.')
