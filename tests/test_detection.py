@@ -16,7 +16,7 @@ from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import factory as asvit_factory
 from detection import synthetic_coco
-from detection import cost
+from detection import detector_cost
 from detection import registry_imports  # pylint: disable=unused-import
 from tests.conftest import TINY_ARCH
 
@@ -97,10 +97,11 @@ def test_model_builds_through_the_factory(smoke):
 
 def test_cost_per_component_matches_independent_counts(smoke):
   params, _, model = smoke
-  params_m = cost.model_params(model)
-  assert sum(params_m[c] for c in cost.COMPONENTS) == params_m['total']
+  params_m = detector_cost.model_params(model)
+  assert sum(params_m[c] for c in detector_cost.COMPONENTS) == (
+      params_m['total'])
   assert params_m['backbone'] == counting.count_params(model.backbone)['total']
-  macs = cost.model_macs(model, params.task.model)
+  macs = detector_cost.model_macs(model, params.task.model)
   assert macs['backbone'] == counting.count_macs(model.backbone, 256,
                                                  256)['total']
   # FPN: 1x1 laterals and 3x3 outputs on P2..P5, a stride-2 3x3 conv to P6.
