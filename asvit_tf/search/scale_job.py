@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, TextIO
 
+from asvit_tf.search import job as job_lib
 from asvit_tf.search import metric as metric_lib
 from asvit_tf.search import plots
 from asvit_tf.search import progress
@@ -67,15 +68,12 @@ def run(config: scaler_lib.ScaleConfig,
 
   The metric is made only after the saved settings were checked.
   """
-  path = os.path.join(model_dir, STATE)
-  saved = state_lib.load(path, settings)
-  scaler = scaler_lib.Scaler(config, saved['scale'] if saved else None)
-  metric = make_metric()
-  reporter = progress.Reporter(progress.tensorboard_dir(model_dir), stream)
+  job = job_lib.open_job(model_dir, STATE, settings, make_metric, stream)
+  scaler = scaler_lib.Scaler(config, job.saved_part('scale'))
+  reporter = job.reporter
 
   def save() -> None:
-    state_lib.write_json(path, {'config': settings,
-                                'scale': scaler.to_state()})
+    job.save('scale', scaler.to_state())
 
   def on_measure(row: Dict[str, Any]) -> None:
     reporter.line(
@@ -86,9 +84,9 @@ def run(config: scaler_lib.ScaleConfig,
     save()
 
   try:
-    if saved:
-      reporter.line(f'resuming {path} after step {len(scaler.steps)}')
-    while (record := scaler.step(metric, on_measure)) is not None:
+    if job.saved:
+      reporter.line(f'resuming {job.path} after step {len(scaler.steps)}')
+    while (record := scaler.step(job.metric, on_measure)) is not None:
       _report(reporter, scaler, record)
       save()
     save()

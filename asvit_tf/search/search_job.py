@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, TextIO
 
+from asvit_tf.search import job as job_lib
 from asvit_tf.search import metric as metric_lib
 from asvit_tf.search import plots
 from asvit_tf.search import progress
@@ -51,24 +52,20 @@ def run(config: reinforce.SearchConfig,
 
   The metric is made only after the saved settings were checked.
   """
-  path = os.path.join(model_dir, STATE)
-  saved = state_lib.load(path, settings)
-  search = reinforce.Search(config, saved['search'] if saved else None)
-  metric = make_metric()
-  reporter = progress.Reporter(progress.tensorboard_dir(model_dir), stream)
+  job = job_lib.open_job(model_dir, STATE, settings, make_metric, stream)
+  search = reinforce.Search(config, job.saved_part('search'))
+  reporter = job.reporter
   try:
-    if saved:
-      reporter.line(f'resuming {path} after step {search.steps_done}/'
+    if job.saved:
+      reporter.line(f'resuming {job.path} after step {search.steps_done}/'
                     f'{config.steps}')
     while search.steps_done < config.steps:
-      record = search.step(metric)
+      record = search.step(job.metric)
       _report(reporter, search, record)
-      state_lib.write_json(path, {'config': settings,
-                                  'search': search.to_state()})
+      job.save('search', search.to_state())
     if not search.done:
-      search.finish(metric)
-      state_lib.write_json(path, {'config': settings,
-                                  'search': search.to_state()})
+      search.finish(job.metric)
+      job.save('search', search.to_state())
     final = search.final
     result = dict(final, arch_short=reinforce.short_arch(final['arch']),
                   settings=settings, history=search.history,
