@@ -10,12 +10,11 @@ re-tokenization (Sec. 4) through Model Garden, evaluates it and writes
 `output_dir/<stage>` and resumes from there; `--skip` leaves stages out.
 """
 
-import json
 import os
 import subprocess
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
 
 from absl import flags
 import yaml
@@ -114,13 +113,6 @@ def train_override(arch: str) -> Dict[str, Any]:
   }
 
 
-def read_json(path: str) -> Optional[Dict[str, Any]]:
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
 def main(argv: List[str]) -> None:
   if len(argv) > 1:
     raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
@@ -143,7 +135,7 @@ def main(argv: List[str]) -> None:
     run_binary('asvit_tf.search', metric_flags('search') +
                [f'--steps={_SEARCH_STEPS.value}'])
     timings['search'] = time.time() - start
-    arch = read_json(os.path.join(_stage_dir('search'),
+    arch = report_lib.read_json(os.path.join(_stage_dir('search'),
                                   'search_result.json'))['arch']
   if 'scale' not in _SKIP.value:
     start = time.time()
@@ -155,7 +147,7 @@ def main(argv: List[str]) -> None:
         f'--max_params_m={_MAX_PARAMS_M.value}',
         f'--num_classes={digits.NUM_CLASSES}'])
     timings['scale'] = time.time() - start
-    arch = read_json(os.path.join(_stage_dir('scale'),
+    arch = report_lib.read_json(os.path.join(_stage_dir('scale'),
                                   'scale_result.json'))['series'][-1]['arch']
   if 'train' not in _SKIP.value:
     start = time.time()

@@ -100,7 +100,8 @@ def plot_training(train, validation, path: str) -> None:
   plt.close(figure)
 
 
-def _read(path: str) -> Optional[Dict[str, Any]]:
+def read_json(path: str) -> Optional[Dict[str, Any]]:
+  """The JSON object at `path`, None if the file does not exist."""
   if not os.path.exists(path):
     return None
   with open(path) as f:
@@ -109,8 +110,8 @@ def _read(path: str) -> Optional[Dict[str, Any]]:
 
 def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
   """Everything the report says, as one JSON-ready dict."""
-  search = _read(os.path.join(output_dir, 'search', 'search_result.json'))
-  scale = _read(os.path.join(output_dir, 'scale', 'scale_result.json'))
+  search = read_json(os.path.join(output_dir, 'search', 'search_result.json'))
+  scale = read_json(os.path.join(output_dir, 'scale', 'scale_result.json'))
   report: Dict[str, Any] = {'stage_seconds': timings}
   if search:
     report['search'] = {'arch': search['arch'], 'steps': len(search['history']),
