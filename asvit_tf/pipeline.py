@@ -154,7 +154,8 @@ def main(argv: List[str]) -> None:
     run_binary('asvit_tf.train', [
         '--experiment=asvit_imagenet', f'--config_file={_TRAIN_CONFIG.value}',
         f'--params_override={yaml.safe_dump(train_override(arch))}',
-        '--mode=train_and_eval', f'--model_dir={_stage_dir("train")}'])
+        '--mode=train_and_eval', f'--model_dir={_stage_dir("train")}',
+        f'--seed={_SEED.value}'])
     timings['train'] = time.time() - start
   report = report_lib.write_report(_OUTPUT_DIR.value, timings)
   print(f'\nreport: {report}', flush=True)

@@ -6,13 +6,17 @@
 
 Model Garden's flags (`--config_file`, `--params_override`, `--tpu`, ...) as
 in official/vision/train.py; the trainer follows the config's progressive
-re-tokenization phases (`task.retokenization`).
+re-tokenization phases (`task.retokenization`). `--seed` (not in
+official/vision/train.py) seeds the initial weights, the data order and the
+augmentation and turns on TF op determinism: the same seed repeats a run on
+the same machine.
 """
 
 from typing import Any, List, Mapping, Tuple
 
 from absl import flags
 import gin
+import tensorflow as tf
 import tf_keras
 from official.common import distribute_utils
 from official.common import flags as tfm_flags
@@ -36,6 +40,21 @@ tfm_flags.define_flags()
 _ASYNC_CHECKPOINTING = flags.DEFINE_bool(
     'enable_async_checkpointing', True,
     'Whether checkpoints are saved asynchronously.')
+_SEED = flags.DEFINE_integer(
+    'seed', None, 'Seeds weights, data order and augmentation and makes TF '
+    "ops deterministic; unset: unseeded, as Model Garden's own driver.")
+
+
+def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
+  """Makes the run a function of `seed`: weights, data order, augmentation.
+
+  Op determinism also runs tf.data's stateful augmentation in a fixed order,
+  at some cost in input speed.
+  """
+  tf_keras.utils.set_random_seed(seed)
+  tf.config.experimental.enable_op_determinism()
+  params.override({'task': {'train_data': {'seed': seed},
+                            'validation_data': {'seed': seed}}})
 
 
 def run_experiment(params: config_definitions.ExperimentConfig,
@@ -76,7 +95,10 @@ def main(argv: List[str]) -> None:
     if not FLAGS[name].value:
       raise errors.UsageError(f'--{name} is required')
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
-  params = train_utils.parse_configuration(FLAGS)
+  params = train_utils.parse_configuration(FLAGS, lock_return=False)
+  if _SEED.value is not None:
+    seed_run(params, _SEED.value)
+  params.lock()
   if 'train' in FLAGS.mode:
     train_utils.serialize_config(params, FLAGS.model_dir)
   run_experiment(params, FLAGS.model_dir, FLAGS.mode,
