@@ -9,6 +9,7 @@ from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import factory
 from asvit_tf.modeling import window_policy
+from asvit_tf.modeling.layers import attention
 from asvit_tf.modeling.layers import tokenization
 from tests import conftest
 
@@ -158,3 +159,34 @@ def test_model_garden_factory_builds_registered_backbone():
                               asvit=backbone_cfg.AsViT(arch='8,2,3|4'))
   with pytest.raises(arch_lib.ArchError):
     mg_factory.build_backbone(specs, bad, norm_activation_config=None)
+
+
+def _plain_attention(q, k, v):
+  return tf.matmul(tf.nn.softmax(tf.matmul(q, k, transpose_b=True)), v)
+
+
+def test_attention_gradient_equals_autodiff_of_the_plain_formula():
+  # attention.attend's hand-written backward against TF's autodiff of the
+  # same formula (float64): gradients, forward-mode JVPs and second order.
+  q, k, v = (tf.random.stateless_normal([2, 3, 7, 4], [i, 0], dtype=tf.float64)
+             for i in range(3))
+  tangents = tuple(tf.random.stateless_normal([2, 3, 7, 4], [i, 1],
+                                              dtype=tf.float64)
+                   for i in range(3))
+
+  def derivatives(fn):
+    with tf.GradientTape() as outer:
+      outer.watch([q, k, v])
+      with tf.GradientTape() as inner:
+        inner.watch([q, k, v])
+        loss = tf.reduce_sum(tf.sin(fn(q, k, v)))
+      grads = inner.gradient(loss, [q, k, v])
+      norm = tf.add_n([tf.reduce_sum(g * g) for g in grads])
+    with tf.autodiff.ForwardAccumulator((q, k, v), tangents) as acc:
+      out = fn(q, k, v)
+    return [*grads, *outer.gradient(norm, [q, k, v]), acc.jvp(out), out]
+
+  for mine, plain in zip(derivatives(attention.attend),
+                         derivatives(_plain_attention)):
+    np.testing.assert_allclose(mine.numpy(), plain.numpy(), rtol=1e-10,
+                               atol=1e-12)
