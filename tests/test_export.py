@@ -17,29 +17,83 @@ ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
 
 
-def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
+def smoke_task():
   params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
       experiment='asvit_imagenet', config_file=[SMOKE]), print_return=False)
-  model = task_factory.get_task(params.task).build_model()
+  return params, task_factory.get_task(params.task)
+
+
+def export(checkpoint_path, export_dir, *flags):
+  return subprocess.run(
+      [sys.executable, '-m', 'asvit_tf.serving.export_saved_model',
+       f'--config_file={SMOKE}', f'--checkpoint_path={checkpoint_path}',
+       f'--export_dir={export_dir}', '--input_image_size=64,64',
+       '--batch_size=1', *flags],
+      capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+
+
+def serve_and_expect(export_dir, model):
+  """Logits of one digit served from `export_dir` and from `model`."""
+  image = digits.load_digits_images(64)[0][:1]
+  served = tf.saved_model.load(export_dir).signatures['serving_default'](
+      inputs=tf.constant(image))
+  np.testing.assert_allclose(np.sum(served['probs']), 1.0, atol=1e-5)
+  expected = model(preprocess_ops.normalize_image(
+      tf.cast(image[0], tf.float32), offset=preprocess_ops.MEAN_RGB,
+      scale=preprocess_ops.STDDEV_RGB)[None], training=False)
+  return served['logits'].numpy(), expected.numpy()
+
+
+def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
+  _, task = smoke_task()
+  model = task.build_model()
   model.backbone.stride = 16  # The export must serve at stride 4 anyway.
   ckpt_dir = str(tmp_path / 'ckpt')
   tf.train.Checkpoint(model=model).save(os.path.join(ckpt_dir, 'ckpt'))
   export_dir = str(tmp_path / 'export')
-  result = subprocess.run(
-      [sys.executable, '-m', 'asvit_tf.serving.export_saved_model',
-       f'--config_file={SMOKE}', f'--checkpoint_path={ckpt_dir}',
-       f'--export_dir={export_dir}', '--input_image_size=64,64',
-       '--batch_size=1'],
-      capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+  result = export(ckpt_dir, export_dir)
   assert result.returncode == 0, result.stderr[-3000:]
-
-  image = digits.load_digits_images(64)[0][:1]
-  served = tf.saved_model.load(export_dir).signatures['serving_default'](
-      inputs=tf.constant(image))
   model.backbone.stride = 4
-  expected = model(preprocess_ops.normalize_image(
-      tf.cast(image[0], tf.float32), offset=preprocess_ops.MEAN_RGB,
-      scale=preprocess_ops.STDDEV_RGB)[None], training=False)
-  np.testing.assert_allclose(served['logits'], expected, atol=1e-4)
-  np.testing.assert_allclose(np.sum(served['probs']), 1.0, atol=1e-5)
-  assert served['logits'].shape == (1, digits.NUM_CLASSES)
+  served, expected = serve_and_expect(export_dir, model)
+  assert served.shape == (1, digits.NUM_CLASSES)
+  np.testing.assert_allclose(served, expected, atol=1e-4)
+
+
+def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
+  # A training checkpoint (model and EMA optimizer, as Model Garden's trainer
+  # saves it) whose averages differ from the trained weights.
+  params, task = smoke_task()
+  model = task.build_model()
+  optimizer = task.create_optimizer(params.trainer.optimizer_config,
+                                    params.runtime)
+  optimizer.shadow_copy(model)
+  averages = []
+  for i, variable in enumerate(model.variables):
+    average = optimizer.get_slot(variable, 'average')
+    average.assign(variable + tf.random.stateless_normal(
+        variable.shape, [i, 0], stddev=0.05))
+    averages.append(average.numpy())
+  ckpt_dir = str(tmp_path / 'ckpt')
+  tf.train.Checkpoint(model=model, optimizer=optimizer).save(
+      os.path.join(ckpt_dir, 'ckpt'))
+
+  trained = export(ckpt_dir, str(tmp_path / 'trained'), '--noema')
+  assert trained.returncode == 0, trained.stderr[-3000:]
+  served, expected = serve_and_expect(str(tmp_path / 'trained'), model)
+  np.testing.assert_allclose(served, expected, atol=1e-4)
+
+  ema = export(ckpt_dir, str(tmp_path / 'ema'))
+  assert ema.returncode == 0, ema.stderr[-3000:]
+  assert 'Exporting the ema weights' in ema.stderr
+  model.set_weights(averages)
+  served_ema, expected_ema = serve_and_expect(str(tmp_path / 'ema'), model)
+  np.testing.assert_allclose(served_ema, expected_ema, atol=1e-4)
+  assert np.abs(served_ema - served).max() > 1e-3
+
+
+def test_export_without_a_checkpoint_fails_clearly(tmp_path):
+  result = export(str(tmp_path), str(tmp_path / 'export'))
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1] == (
+      f'error: --checkpoint_path={tmp_path} holds no checkpoint; allowed: a '
+      'checkpoint prefix or a training model_dir')

@@ -9,12 +9,15 @@ Model Garden's export path (official/vision/serving): its
 `ClassificationModule` (center crop, resize, mean/std normalization, logits
 and probs) around the task's `AsViTClassifier`, always at stride 4. Serve:
 `tf.saved_model.load(export_dir).signatures[
-'serving_default'](inputs=uint8 images)`.
+'serving_default'](inputs=uint8 images)`. When the checkpoint holds EMA
+averages of the weights (the recipe's `optimizer_config.ema`), those are
+exported, the weights evaluation measured; `--noema` exports the trained ones.
 """
 
 from typing import List
 
 from absl import flags
+from absl import logging
 from official.core import task_factory
 from official.core import train_utils
 from official.vision.serving import export_saved_model_lib
@@ -23,6 +26,7 @@ from official.vision.serving import image_classification
 from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf.serving import checkpoints
 
 _EXPERIMENT = flags.DEFINE_string('experiment', 'asvit_imagenet',
                                   'Registered experiment.')
@@ -41,6 +45,9 @@ _INPUT_TYPE = flags.DEFINE_enum(
                                    'tf_example'], 'Serving input.')
 _INPUT_IMAGE_SIZE = flags.DEFINE_string(
     'input_image_size', '224,224', 'height,width of the model input.')
+_EMA = flags.DEFINE_bool(
+    'ema', True, 'Export the EMA averages of the weights when the checkpoint '
+    'holds them (what evaluation measured); --noema: the trained weights.')
 
 
 def main(argv: List[str]) -> None:
@@ -60,14 +67,19 @@ def main(argv: List[str]) -> None:
   params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
       experiment=_EXPERIMENT.value, config_file=_CONFIG_FILE.value or [],
       params_override=_PARAMS_OVERRIDE.value))
-  model = task_factory.get_task(params.task).build_model()
+  checkpoint = checkpoints.latest_checkpoint(_CHECKPOINT_PATH.value)
+  task = task_factory.get_task(params.task)
+  model = task.build_model()
+  weights = checkpoints.restore_for_serving(params, task, model, checkpoint,
+                                            _EMA.value)
+  logging.info('Exporting the %s weights of %s.', weights, checkpoint)
   module = image_classification.ClassificationModule(
       params=params, batch_size=_BATCH_SIZE.value,
       input_image_size=image_size, input_type=_INPUT_TYPE.value, model=model)
   export_saved_model_lib.export_inference_graph(
       input_type=_INPUT_TYPE.value, batch_size=_BATCH_SIZE.value,
       input_image_size=image_size, params=params,
-      checkpoint_path=_CHECKPOINT_PATH.value, export_dir=_EXPORT_DIR.value,
+      checkpoint_path=None, export_dir=_EXPORT_DIR.value,
       export_module=module)
 
 
