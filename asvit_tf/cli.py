@@ -12,11 +12,17 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from asvit_tf import errors  # pylint: disable=g-import-not-at-top
 
 
-def run(main: Callable[[List[str]], None]) -> None:
-  """Runs an absl `main`; a UsageError exits 2 with one line on stderr."""
+def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
+  """Runs an absl `main`; a UsageError exits 2 with one line on stderr.
+
+  With `flags_only`, positional arguments are such an error too.
+  """
 
   def guarded(argv: List[str]) -> None:
     try:
+      if flags_only and len(argv) > 1:
+        raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: '
+                                'flags only (see --helpfull)')
       main(argv)
     except errors.UsageError as e:
       print(f'error: {e}', file=sys.stderr)

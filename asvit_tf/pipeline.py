@@ -114,9 +114,7 @@ def train_override(arch: str) -> Dict[str, Any]:
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   if not _OUTPUT_DIR.value:
     raise errors.UsageError('--output_dir is required')
   unknown = sorted(set(_SKIP.value) - set(STAGES))

@@ -39,9 +39,7 @@ _NUM_CLASSES = flags.DEFINE_integer(
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   arch = arch_lib.parse_arch(_ARCH.value)
   if not 0 < _STOP_PARAMS_M.value <= _MAX_PARAMS_M.value:
     raise errors.UsageError(

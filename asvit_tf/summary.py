@@ -9,7 +9,6 @@ from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import counting
-from asvit_tf import errors
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
 
@@ -85,9 +84,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   rows = [summarize(a, _IMAGE_SIZE.value, int(_STRIDE.value),
                     _NUM_CLASSES.value) for a in split_arch_flag(_ARCH.value)]
   cli.print_rows(rows, _FORMAT.value, format_table)

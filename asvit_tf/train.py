@@ -88,9 +88,7 @@ def run_experiment(params: config_definitions.ExperimentConfig,
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   for name in ('experiment', 'mode', 'model_dir'):
     if not FLAGS[name].value:
       raise errors.UsageError(f'--{name} is required')

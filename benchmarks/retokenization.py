@@ -13,7 +13,6 @@ from typing import Any, Dict, List
 
 from asvit_tf import cli
 from asvit_tf import counting
-from asvit_tf import errors
 from asvit_tf import retokenization
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
@@ -56,9 +55,7 @@ def benchmark(image_size: int, batch_size: int, steps: int) -> Dict[str, Any]:
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   result = benchmark(train_throughput.IMAGE_SIZE.value,
                      train_throughput.BATCH.value, train_throughput.STEPS.value)
   if train_throughput.FORMAT.value == 'json':

@@ -111,8 +111,7 @@ def extrapolate_scaling(points: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}')
+  del argv  # Positional arguments are refused by cli.run.
   for name in _POINTS.value:
     if name not in arch_lib.PRESET_STRINGS:
       raise errors.UsageError(f'--points has {name!r}; allowed: '

@@ -23,7 +23,6 @@ from official.vision.modeling import factory as mg_factory
 
 from asvit_tf import cli
 from asvit_tf import counting
-from asvit_tf import errors
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
 
@@ -100,9 +99,7 @@ def measure(name: str, model: tf_keras.Model, batch_size: int,
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   size, batch, steps = IMAGE_SIZE.value, BATCH.value, STEPS.value
   peak = matmul_peak_flops()
   rows = [

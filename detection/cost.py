@@ -15,7 +15,6 @@ from official.core import exp_factory
 from official.modeling import hyperparams
 
 from asvit_tf import cli
-from asvit_tf import errors
 from detection import detector_cost
 
 _CONFIG_FILE = flags.DEFINE_multi_string(
@@ -25,9 +24,7 @@ _PARAMS_OVERRIDE = flags.DEFINE_string('params_override', '',
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   params = exp_factory.get_exp_config(detector_cost.EXPERIMENT)
   for path in _CONFIG_FILE.value:
     params = hyperparams.override_params_dict(params, path, is_strict=True)

@@ -13,7 +13,6 @@ from typing import List
 from absl import flags
 
 from asvit_tf import cli
-from asvit_tf import errors
 from detection import synthetic_coco
 
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', '/tmp/asvit_synthetic_coco',
@@ -26,9 +25,7 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the train split; the '
 _NUM_SHARDS = flags.DEFINE_integer('num_shards', 1, 'TFRecord shards a split.')
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   paths = synthetic_coco.make_dataset(_OUTPUT_DIR.value, _NUM_TRAIN.value, _NUM_VAL.value,
                        _IMAGE_SIZE.value, _SEED.value, _NUM_SHARDS.value)
   for split, split_paths in paths.items():

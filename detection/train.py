@@ -33,7 +33,7 @@ def main(argv: List[str]) -> None:
 def run() -> None:
   """Console-script entry point."""
   flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
-  cli.run(main)
+  cli.run(main, flags_only=False)  # Model Garden's main ignores them.
 
 
 if __name__ == '__main__':

@@ -13,7 +13,6 @@ from typing import Any, Dict, List
 from absl import flags
 
 from asvit_tf import cli
-from asvit_tf import errors
 from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.data import sources
@@ -81,9 +80,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   metrics = settings_lib.check_metrics(_METRICS.value)
   archs = [arch_lib.parse_arch(a) for a in _ARCH.value.split(';')
            if a.strip()]

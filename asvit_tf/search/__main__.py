@@ -33,9 +33,7 @@ _REWARD_WINDOW = flags.DEFINE_integer(
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   common_flags.positive('steps', _STEPS.value)
   common_flags.positive('reward_window', _REWARD_WINDOW.value)
   if not 0 <= _BASELINE_MOMENTUM.value < 1:

@@ -51,9 +51,7 @@ _EMA = flags.DEFINE_bool(
 
 
 def main(argv: List[str]) -> None:
-  if len(argv) > 1:
-    raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: flags '
-                            'only (see --helpfull)')
+  del argv  # Positional arguments are refused by cli.run.
   for flag in (_CHECKPOINT_PATH, _EXPORT_DIR):
     if not flag.value:
       raise errors.UsageError(f'--{flag.name} is required')
