@@ -12,6 +12,15 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from asvit_tf import errors  # pylint: disable=g-import-not-at-top
 
 
+GIN_CONTEXT = '\n  In call to configurable'
+
+
+def one_line(error: Exception) -> str:
+  """The message of `error` without the call context gin appends to errors
+  raised inside its configurables (Model Garden's `create_trainer`)."""
+  return str(error).split(GIN_CONTEXT)[0]
+
+
 def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
   """Runs an absl `main`; a UsageError exits 2 with one line on stderr.
 
@@ -25,7 +34,7 @@ def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
                                 'flags only (see --helpfull)')
       main(argv)
     except errors.UsageError as e:
-      print(f'error: {e}', file=sys.stderr)
+      print(f'error: {one_line(e)}', file=sys.stderr)
       sys.exit(2)
 
   app.run(guarded)

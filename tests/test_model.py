@@ -72,6 +72,19 @@ def test_sizes_the_splits_do_not_divide_fail_clearly(tiny_arch):
     factory.build_backbone(tiny_arch, 64, stride=16)
 
 
+def test_stride_the_input_size_cannot_take_is_refused_before_tracing(
+    tiny_arch):
+  backbone = factory.build_backbone(tiny_arch, 64)
+  with pytest.raises(window_policy.WindowError,
+                     match='64x64 is too small for stride 16'):
+    backbone.stride = 16
+  assert backbone.stride == 4 and backbone.patch_embed.dilation == 1
+  with pytest.raises(window_policy.WindowError, match='stage 1 .* 9 .*S=2'):
+    factory.build_backbone(tiny_arch, 72).check_stride(8)
+  backbone.stride = 8
+  assert backbone(tf.zeros([1, 64, 64, 3]))['2'].shape[1] == 8
+
+
 def test_window_policy_keeps_window_side_and_pads(tiny_arch):
   """At 5x the reference size, windows keep their reference side."""
   backbone = factory.build_backbone(tiny_arch, 320, window_policy_name='window',

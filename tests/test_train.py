@@ -12,11 +12,15 @@ ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
 
 
-def train(model_dir, *flags):
-  result = subprocess.run(
+def run_train(model_dir, *flags):
+  return subprocess.run(
       [sys.executable, '-m', 'asvit_tf.train', '--experiment=asvit_imagenet',
        f'--config_file={SMOKE}', f'--model_dir={model_dir}', *flags],
       capture_output=True, text=True, timeout=400, cwd=ROOT, check=False)
+
+
+def train(model_dir, *flags):
+  result = run_train(model_dir, *flags)
   assert result.returncode == 0, result.stderr[-3000:]
   return result
 
@@ -98,3 +102,21 @@ def test_stride16_phase_and_dilations_at_128px(tmp_path):
       0: 16, 2: 8, 4: 4}
   assert scalars(str(tmp_path), 'train', 'retokenization/dilation') == {
       0: 5, 2: 2, 4: 1}
+
+
+@pytest.mark.parametrize('override, message', [
+    ('task.retokenization.phases=[{stride: 16, until_step: 10}]',
+     'retokenization phase 1: image 64x64 is too small for stride 16: '
+     'allowed: sides of at least 128 pixels'),
+    ('task.model.backbone.asvit.stride=8',
+     'task.model.backbone.asvit.stride=8; allowed: 4 (train at stride 8 or '
+     '16 through task.retokenization.phases)'),
+])
+def test_bad_stride_config_fails_in_one_line_before_training(
+    tmp_path, override, message):
+  result = run_train(str(tmp_path), '--mode=train',
+                     f'--params_override={override}')
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert result.stderr.rstrip().splitlines()[-1] == f'error: {message}'
+  assert 'Traceback' not in result.stderr
+  assert not glob.glob(os.path.join(str(tmp_path), 'ckpt-*'))

@@ -72,28 +72,44 @@ class AsViTBackbone(tf_keras.Model):
 
   @stride.setter
   def stride(self, value: int) -> None:
+    """Sets the stride; raises WindowError if the configured input size
+    cannot be tokenized at `value`."""
+    self.check_stride(value)
     self.patch_embed.stride = value
 
-  def token_map_sizes(self, height: int,
-                      width: int) -> Tuple[Tuple[int, int], ...]:
-    """Token-map (height, width) of each stage for an input image."""
-    sizes = [(height // self.stride, width // self.stride)]
+  def check_stride(self, stride: int) -> None:
+    """Raises WindowError unless the static input size works at `stride`."""
+    tokenization.dilation_for_stride(self.arch.stages[0].kernel, stride)
+    shape = self._input_specs.shape
+    if shape is not None and shape[1] is not None and shape[2] is not None:
+      self.stage_windows(shape[1], shape[2], stride)
+
+  def token_map_sizes(self, height: int, width: int,
+                      stride: Optional[int] = None
+                      ) -> Tuple[Tuple[int, int], ...]:
+    """Token-map (height, width) of each stage for an input image, at the
+    current stride or at `stride`."""
+    stride = stride or self.stride
+    sizes = [(height // stride, width // stride)]
     for _ in range(arch_lib.NUM_STAGES - 1):
       sizes.append((sizes[-1][0] // 2, sizes[-1][1] // 2))
     return tuple(sizes)
 
-  def stage_windows(self, height: int,
-                    width: int) -> Tuple[window_policy.Windows, ...]:
-    """Windows of every stage for an input image; raises WindowError."""
-    if min(height, width) < self.stride * 2 ** (arch_lib.NUM_STAGES - 1):
+  def stage_windows(self, height: int, width: int,
+                    stride: Optional[int] = None
+                    ) -> Tuple[window_policy.Windows, ...]:
+    """Windows of every stage for an input image, at the current stride or
+    at `stride`; raises WindowError."""
+    stride = stride or self.stride
+    if min(height, width) < stride * 2 ** (arch_lib.NUM_STAGES - 1):
       raise window_policy.WindowError(
-          f'image {height}x{width} is too small for stride {self.stride}: '
-          f'allowed: sides of at least {self.stride * 8} pixels')
+          f'image {height}x{width} is too small for stride {stride}: '
+          f'allowed: sides of at least {stride * 8} pixels')
     return tuple(
         window_policy.stage_windows(self.arch, n, h, w, self._window_policy,
                                     self._window_reference_size)
-        for n, (h, w) in enumerate(self.token_map_sizes(height, width),
-                                   start=1))
+        for n, (h, w) in enumerate(
+            self.token_map_sizes(height, width, stride), start=1))
 
   def feature_shapes(self, height: int,
                      width: int) -> Dict[str, tf.TensorShape]:

@@ -12,15 +12,22 @@ import tensorflow as tf
 from official.core import base_trainer
 
 from asvit_tf import retokenization
+from asvit_tf.modeling import window_policy
 
 
 class RetokenizationTrainer(base_trainer.Trainer):
   """`base_trainer.Trainer` with the stride schedule of the task config."""
 
   def __init__(self, config, task, model, optimizer, **kwargs):
+    schedule = retokenization.Schedule.from_config(config.task.retokenization)
+    for phase in schedule.phases:  # Before the datasets are built.
+      try:
+        model.backbone.check_stride(phase.stride)
+      except window_policy.WindowError as e:
+        raise window_policy.WindowError(
+            f'retokenization phase {phase.index + 1}: {e}') from None
     super().__init__(config, task, model, optimizer, **kwargs)
-    self._schedule = retokenization.Schedule.from_config(
-        config.task.retokenization)
+    self._schedule = schedule
     self._traced_stride = None
 
   @property
@@ -29,8 +36,8 @@ class RetokenizationTrainer(base_trainer.Trainer):
 
   def _enter_phase(self, phase: retokenization.Phase) -> None:
     """Sets the phase's stride; on a change, logs it and drops the loop."""
+    self.model.backbone.stride = phase.stride
     embed = self.model.backbone.patch_embed
-    embed.stride = phase.stride
     if phase.stride == self._traced_stride:
       return
     self._traced_stride = phase.stride
