@@ -7,11 +7,18 @@ at 224x224 in float32, and the achieved FLOP/s (6 x forward MACs an image:
 2 FLOPs a MAC, backward = 2 x forward) as a fraction of this machine's
 measured float32 matmul peak; both models at the same batch and precision in
 one run.
+
+A third row bounds what a faster attention kernel could give As-ViT Small:
+the step timed with the attention core, softmax(q k^T) v with its gradient,
+replaced by its value input, plus the core's FLOPs at the matmul peak. A
+fused kernel can at best reach that bound; the rest of the step (the linear
+layers, LayerNorm, GELU, the windowing) is what remains.
 """
 
 import json
 import time
 from typing import Any, Dict, List
+from unittest import mock
 
 from absl import flags
 import tensorflow as tf
@@ -25,6 +32,7 @@ from asvit_tf import cli
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
+from asvit_tf.modeling.layers import attention
 
 BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.')
 STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).')
@@ -86,10 +94,9 @@ def vit_s16(image_size: int) -> tf_keras.Model:
       config)
 
 
-def measure(name: str, model: tf_keras.Model, batch_size: int,
-            image_size: int, steps: int, peak: float) -> Dict[str, Any]:
-  macs = counting.count_macs(model, image_size, image_size)['total']
-  seconds = train_step_seconds(model, batch_size, image_size, steps)
+def throughput(name: str, macs: int, batch_size: int, seconds: float,
+               peak: float) -> Dict[str, Any]:
+  """A result row: `macs` an image, a step of `batch_size` in `seconds`."""
   images_per_second = batch_size / seconds
   achieved = images_per_second * 6 * macs
   return {'model': name, 'gmacs': macs / 1e9, 'step_seconds': seconds,
@@ -98,16 +105,41 @@ def measure(name: str, model: tf_keras.Model, batch_size: int,
           'fraction_of_peak': achieved / peak}
 
 
+def measure(name: str, model: tf_keras.Model, batch_size: int,
+            image_size: int, steps: int, peak: float) -> Dict[str, Any]:
+  macs = counting.count_macs(model, image_size, image_size)['total']
+  seconds = train_step_seconds(model, batch_size, image_size, steps)
+  return throughput(name, macs, batch_size, seconds, peak)
+
+
+def attention_at_peak_bound(name: str, model: tf_keras.Model,
+                            batch_size: int, image_size: int, steps: int,
+                            peak: float) -> Dict[str, Any]:
+  """`model`'s row if its attention core ran at the matmul peak (a bound)."""
+  macs = counting.count_macs(model, image_size, image_size)['total']
+  with mock.patch.object(attention, 'attend', lambda q, k, v: v):
+    rest_macs = counting.count_macs(model, image_size, image_size)['total']
+    rest_seconds = train_step_seconds(model, batch_size, image_size, steps)
+  core_seconds_at_peak = batch_size * 6 * (macs - rest_macs) / peak
+  row = throughput(name, macs, batch_size,
+                   rest_seconds + core_seconds_at_peak, peak)
+  row.update(attention_core_gmacs=(macs - rest_macs) / 1e9,
+             step_seconds_without_core=rest_seconds)
+  return row
+
+
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   size, batch, steps = IMAGE_SIZE.value, BATCH.value, STEPS.value
   peak = matmul_peak_flops()
+  asvit = factory.build_classifier(arch_lib.parse_arch('small'), NUM_CLASSES,
+                                   size)
   rows = [
-      measure('As-ViT Small', factory.build_classifier(
-          arch_lib.parse_arch('small'), NUM_CLASSES, size), batch, size,
-              steps, peak),
+      measure('As-ViT Small', asvit, batch, size, steps, peak),
       measure('Model Garden ViT-S/16', vit_s16(size), batch, size, steps,
               peak),
+      attention_at_peak_bound('As-ViT Small, attention at peak (bound)',
+                              asvit, batch, size, steps, peak),
   ]
   result = {'image_size': size, 'batch_size': batch, 'precision': 'float32',
             'steps': steps, 'matmul_peak_tflops': peak / 1e12, 'models': rows}
@@ -116,10 +148,10 @@ def main(argv: List[str]) -> None:
     return
   print(f'{size}x{size}, batch {batch}, float32, {steps} timed steps; '
         f'matmul peak {peak / 1e12:.3f} TFLOP/s')
-  print(f'{"model":<22} {"GMACs":>6} {"s/step":>7} {"img/s":>7} '
+  print(f'{"model":<40} {"GMACs":>6} {"s/step":>7} {"img/s":>7} '
         f'{"TFLOP/s":>8} {"of peak":>8}')
   for row in rows:
-    print(f'{row["model"]:<22} {row["gmacs"]:>6.2f} '
+    print(f'{row["model"]:<40} {row["gmacs"]:>6.2f} '
           f'{row["step_seconds"]:>7.3f} {row["images_per_second"]:>7.2f} '
           f'{row["achieved_tflops"]:>8.4f} {row["fraction_of_peak"]:>8.1%}')
 
