@@ -21,6 +21,7 @@ from asvit_tf.search import common_flags
 from asvit_tf.search import progress
 from asvit_tf.search import scale_job
 from asvit_tf.search import scaler as scaler_lib
+from asvit_tf.search import scaling
 
 _ARCH = flags.DEFINE_string(
     'arch', 'seed', 'Seed topology: a preset or "K,S,E[,L]|...|heads[,C]"; '
@@ -32,8 +33,10 @@ _MAX_PARAMS_M = flags.DEFINE_float(
     'max_params_m', 110.0, 'Drop candidates above this many million '
     'parameters (authors\' code: 110).')
 _PROXY = flags.DEFINE_boolean(
-    'proxy', True, 'Measure the metrics on a C/4 proxy of each candidate '
-    '(rounded to a valid width), as the authors\' code.')
+    'proxy', True, 'As the authors\' code: widen the stand-in width c = C/4 '
+    '(C a multiple of 4) by round(c * (1 + r)), Python\'s rounding, and '
+    'measure each candidate at exactly width c; --noproxy widens and '
+    'measures C itself.')
 _NUM_CLASSES = flags.DEFINE_integer(
     'num_classes', 1000, 'Classifier width used to count parameters.')
 
@@ -55,6 +58,7 @@ def main(argv: List[str]) -> None:
       max_params=int(round(_MAX_PARAMS_M.value * 1e6)),
       use_proxy=_PROXY.value, num_classes=_NUM_CLASSES.value,
       seed=settings['seed'], image_size=settings['image_size'])
+  scaling.measured_width(arch, config.divisor)
   settings.update(dataclasses.asdict(config))
   scale_job.run(config, common_flags.build_metric, common_flags.model_dir(),
                 settings)

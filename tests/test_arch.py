@@ -32,7 +32,8 @@ def test_large_string_matches_preset_and_round_trips():
     ('8,2,3|4,1,2|4,1,4|32', ['4 "|"-separated parts', 'seed, small']),
     ('8,2|4,1,2|4,1,4|4,1,6|32', ['stage 1', '2 fields', 'K,S,E']),
     ('8,x,3|4,1,2|4,1,4|4,1,6|32', ["stage 1 splits S='x'", 'integer']),
-    ('8,2,3|4,1,2|4,1,4|4,1,6|32,30', ['width C=30', 'not divisible']),
+    ('8,2,3|4,1,2|4,1,4|4,1,6|64,7', ['width C=7', 'fewer than its 8 heads',
+                                         'C >= 8 for 64 heads']),
     ('tiny', ['tiny', 'seed, small, base, large']),
 ])
 def test_bad_strings_name_field_value_and_choices(text, fragments):

@@ -22,6 +22,8 @@ from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
 from asvit_tf.modeling.layers import normalization
+from asvit_tf.search import metric as metric_lib
+from asvit_tf.search import reinforce
 from tests.conftest import TINY_ARCH
 
 SIZE = 32
@@ -146,8 +148,7 @@ def test_ntk_equals_explicit_per_example_loop(tiny_arch):
   images = tf.constant(np.random.default_rng(2).standard_normal(
       (4,) + SHAPE), tf.float32)
   f = measurer_lib.pooled_features(model, layer_norm=True)
-  weights = measurer_lib.kernels(model)
-  assert len(weights) == 1 + 3 + 4 * 4  # patch conv, re-embeds, 4 blocks
+  weights = measurer_lib.ntk_variables(model, 'weights')
   theta = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
   rows = []
   for image in images:
@@ -160,6 +161,62 @@ def test_ntk_equals_explicit_per_example_loop(tiny_arch):
   np.testing.assert_allclose(theta.numpy(), jacobian @ jacobian.T, rtol=1e-4)
   assert ntk.condition_number(theta.numpy()) == pytest.approx(
       eigenvalues[-1] / eigenvalues[0], rel=1e-3)
+
+
+def test_ntk_parameters_are_the_authors_weights(tiny_arch):
+  # SPEC section 2: every parameter named `weight`: kernels and LayerNorm
+  # gammas, not biases or betas.
+  model = factory.build_backbone(tiny_arch, SIZE)
+  names = [v.name for v in measurer_lib.ntk_variables(model, 'weights')]
+  kernels = [v.name for v in measurer_lib.ntk_variables(model, 'kernels')]
+  gammas = [n for n in names if n.endswith('gamma:0')]
+  # Kernels: patch conv, 3 re-embeddings, 4 blocks x (qkv, proj, fc1, fc2).
+  assert len(kernels) == 1 + 3 + 4 * 4
+  # Gammas: patch norm, 3 re-embedding norms, 4 blocks x 2 norms.
+  assert len(gammas) == 1 + 3 + 4 * 2
+  assert sorted(names) == sorted(kernels + gammas)
+  assert not any(n.endswith(('bias:0', 'beta:0')) for n in names)
+  with pytest.raises(errors.UsageError, match="ntk_parameters='all'"):
+    measurer_lib.ntk_variables(model, 'all')
+
+
+def test_two_search_steps_share_circles_and_ntk_batches(monkeypatch):
+  # SPEC section 2: the circles and NTK images are drawn once per run, one per
+  # initialization index, and reused for every topology of the run.
+  inputs = []
+  original_init = measurer_lib._Compiled.__init__  # pylint: disable=protected-access
+
+  def recording_init(self, arch, image_size, settings):
+    original_init(self, arch, image_size, settings)
+    velocity, ntk_matrix = self.velocity, self.ntk_matrix
+
+    def record_velocity(thetas, u0, u1, scale):
+      inputs.append((str(arch), 'circle', u0.numpy(), u1.numpy()))
+      return velocity(thetas, u0, u1, scale)
+
+    def record_ntk(images):
+      inputs.append((str(arch), 'ntk', images.numpy()))
+      return ntk_matrix(images)
+
+    self.velocity, self.ntk_matrix = record_velocity, record_ntk
+
+  monkeypatch.setattr(measurer_lib._Compiled, '__init__', recording_init)  # pylint: disable=protected-access
+  metric = metric_lib.measurer_metric(SIZE, 'digits', repeats=2,
+                                      ntk_batch_size=2, seed=0)
+  search = reinforce.Search(reinforce.SearchConfig(steps=2, image_size=SIZE))
+  records = [search.step(metric) for _ in range(2)]
+  assert records[0]['arch'] != records[1]['arch']
+  assert records[0]['metric_seed'] != records[1]['metric_seed']
+  by_arch = {}
+  for arch, kind, *arrays in inputs:
+    by_arch.setdefault(arch, {}).setdefault(kind, []).append(arrays)
+  first, second = by_arch.values()
+  for kind in ('circle', 'ntk'):
+    assert len(first[kind]) == len(second[kind]) == 2  # per initialization
+    for repeat in range(2):
+      for a, b in zip(first[kind][repeat], second[kind][repeat]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[kind][0][0], first[kind][1][0])
 
 
 def test_bad_ntk_is_nan_or_inf_not_an_error():
@@ -184,8 +241,8 @@ def test_reinitialize_draws_the_training_init_seeded(tiny_arch):
     if 'embed/kernel' in name and 'stage_1' in name:
       bound = np.prod(x.shape[:3]) ** -0.5  # PyTorch's conv default
       assert np.abs(x).max() <= bound and np.abs(x).max() > 0.9 * bound
-    elif 'kernel' in name:  # trunc normal std 0.02, cut at 2 std
-      assert np.abs(x).max() <= 0.04 and 0.015 < x.std() < 0.020
+    elif 'kernel' in name:  # N(0, 0.02^2), clipped at +-2 only
+      assert 0.015 < x.std() < 0.025 and np.abs(x).max() < 2
     elif name.endswith('gamma:0'):
       np.testing.assert_array_equal(x, 1.0)
     elif 'stage_1_embed/bias' not in name:  # zero biases and betas
@@ -250,5 +307,6 @@ def test_bad_input_raises_one_line_usage_errors(tiny_arch):
     measurer.measure(tiny_arch, ['lenght'])
   with pytest.raises(errors.UsageError, match='theta_sampling'):
     settings_lib.Settings(theta_sampling='random')
-  with pytest.raises(errors.UsageError, match=r'\(>= 16, 32, 32, 3\)'):
+  with pytest.raises(errors.UsageError,
+                     match=r'\(>= 80, 32, 32, 3\), one NTK batch per'):
     measurer_lib.Measurer(SIZE, images=np.zeros((4,) + SHAPE))

@@ -25,7 +25,10 @@ def analytic_params(spec: arch_lib.ArchSpec, classes: int) -> int:
       unfolded = stage.kernel ** 2 * widths[n - 2]
       total += 2 * unfolded + unfolded * d
     e = stage.expansion * d
-    block = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (d * e + e) + (e * d + d)
+    heads = spec.stage_heads(n)
+    inner = heads * (d // heads)  # q, k, v channels
+    block = (4 * d + (3 * d * inner + 3 * inner) + (inner * d + d) +
+             (d * e + e) + (e * d + d))
     total += stage.depth * block
   d = widths[3]
   return total + 2 * d + d * d + d + d * classes + classes
@@ -42,14 +45,16 @@ def analytic_macs(spec: arch_lib.ArchSpec, size: int, classes: int) -> int:
     if n > 1:
       total += tokens * stage.kernel ** 2 * widths[n - 2] * d
     window_tokens = tokens // stage.splits ** 2
-    per_block = tokens * (4 * d * d + 2 * stage.expansion * d * d)
-    per_block += 2 * tokens * window_tokens * d  # q k^T and attn v
+    heads = spec.stage_heads(n)
+    inner = heads * (d // heads)
+    per_block = tokens * (4 * d * inner + 2 * stage.expansion * d * d)
+    per_block += 2 * tokens * window_tokens * inner  # q k^T and attn v
     total += stage.depth * per_block
   return total + widths[3] * widths[3] + widths[3] * classes
 
 
 @pytest.mark.parametrize('text', [conftest.TINY_ARCH, conftest.TINY_ARCH_2,
-                                  'seed'])
+                                  conftest.UNEVEN_ARCH, 'seed'])
 def test_counts_equal_the_analytic_count(text):
   spec = arch_lib.parse_arch(text)
   model = factory.build_classifier(spec, 10, 64)

@@ -10,6 +10,7 @@ from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import factory
 from asvit_tf.modeling import window_policy
 from asvit_tf.modeling.layers import attention
+from asvit_tf.modeling.layers import linear
 from asvit_tf.modeling.layers import tokenization
 from tests import conftest
 
@@ -203,3 +204,40 @@ def test_attention_gradient_equals_autodiff_of_the_plain_formula():
                          derivatives(_plain_attention)):
     np.testing.assert_allclose(mine.numpy(), plain.numpy(), rtol=1e-10,
                                atol=1e-12)
+
+
+def test_linear_kernels_are_the_authors_normal_not_a_two_sigma_cut():
+  # SPEC section 1: timm's trunc_normal_(std=.02) cuts at +-2 absolute, in
+  # effect N(0, 0.02^2); a cut at 2 standard deviations has std 0.0176.
+  tf_keras.utils.set_random_seed(0)
+  layer = linear.linear(1024, 'wide')
+  layer.build((None, 2048))
+  kernel = layer.kernel.numpy()
+  assert kernel.std() == pytest.approx(0.02, rel=0.01)
+  # A normal has 4.55 % of its mass beyond 2 standard deviations.
+  assert np.mean(np.abs(kernel) > 0.04) == pytest.approx(0.0455, abs=0.002)
+  assert linear.ClippedNormal.from_config(
+      layer.kernel_initializer.get_config()).bound == 2.0
+
+
+def test_stage_widths_not_divisible_by_heads_build_and_train_a_step():
+  # The authors' attention: heads width // heads wide, projected back.
+  spec = arch_lib.parse_arch(conftest.UNEVEN_ARCH)
+  model = factory.build_classifier(spec, 10, 32)
+  attn = model.backbone.stage_blocks[0][0].attn
+  assert (attn.num_heads, attn.head_dim, attn.inner_dim) == (2, 4, 8)
+  assert attn.qkv.kernel.shape == (9, 24) and attn.proj.kernel.shape == (8, 9)
+  images = tf.random.stateless_normal([4, 32, 32, 3], seed=[1, 2])
+  labels = tf.constant([1, 7, 3, 3])
+  optimizer = tf_keras.optimizers.SGD(0.05)
+
+  def loss_value():
+    return tf.reduce_mean(tf_keras.losses.sparse_categorical_crossentropy(
+        labels, model(images, training=True), from_logits=True))
+
+  with tf.GradientTape() as tape:
+    before = loss_value()
+  grads = tape.gradient(before, model.trainable_variables)
+  assert all(np.all(np.isfinite(g)) for g in grads)
+  optimizer.apply_gradients(zip(grads, model.trainable_variables))
+  assert loss_value() < before

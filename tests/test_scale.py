@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from asvit_tf import complexity
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import factory
@@ -19,7 +20,8 @@ from tests import conftest
 SEED = arch_lib.parse_arch('seed')
 
 
-@pytest.mark.parametrize('text', [conftest.TINY_ARCH, conftest.TINY_ARCH_2])
+@pytest.mark.parametrize('text', [conftest.TINY_ARCH, conftest.TINY_ARCH_2,
+                                  conftest.UNEVEN_ARCH])
 def test_closed_form_costs_equal_the_built_model(text):
   arch = arch_lib.parse_arch(text)
   model = factory.build_classifier(arch, 10, 64)
@@ -38,32 +40,45 @@ def test_closed_form_costs_match_the_official_family():
     assert round(cost.count_macs(arch, 224) / 1e9, 2) == gmacs
 
 
-def test_widths_round_to_the_nearest_valid_width():
-  # heads 32: every stage divisible needs C % 4 == 0.
-  assert [scaling.round_width(SEED, 32 * (1 + r))
-          for r in scaling.WIDTH_RATIOS] == [32, 36, 36, 40]
-  assert scaling.round_width(SEED, 34.0) == 36  # tie: the larger
-  heads16 = SEED.replace(heads=16)
-  assert scaling.round_width(heads16, 33.6) == 34  # C % 2 == 0
-  heads64 = SEED.replace(heads=64, width=64)
-  assert scaling.round_width(heads64, 33.6) == 32  # C % 8 == 0
-  assert scaling.proxy(SEED).width == 8
-  assert scaling.proxy(arch_lib.parse_arch('large')).width == 44  # 45 -> 44
-  assert not scaling.is_valid_width(SEED, 30)
+def test_widths_grow_the_stand_in_with_pythons_rounding():
+  # SPEC section 4: round(c * (1 + r)) on c = C/4, half to even, a width
+  # equal to the previous one dropped.
+  assert scaling.grown_widths(8) == [(0.05, 8), (0.10, 9), (0.20, 10)]
+  assert [w for _, w in scaling.grown_widths(10)] == [10, 11, 12]  # 10.5 -> 10
+  assert [w for _, w in scaling.grown_widths(30)] == [32, 33, 34, 36]  # 31.5
+  assert [w for _, w in scaling.grown_widths(35)] == [37, 38, 40, 42]  # 36.75
+  assert scaling.measured_width(SEED, scaling.PROXY_DIVISOR) == 8
+  with pytest.raises(arch_lib.ArchError, match='C=30 is not a multiple of 4'):
+    scaling.measured_width(SEED.replace(width=30), 4)
+  with pytest.raises(arch_lib.ArchError,
+                     match='stand-in of 4 channels.*C >= 32 for 64 heads'):
+    scaling.measured_width(SEED.replace(heads=64, width=16), 4)
 
 
-def test_candidates_are_depth_times_width_without_duplicates():
+def test_candidates_at_c32_are_measured_at_8_9_and_10_channels():
   found = scaling.candidates(SEED)
-  # Widths 32, 36, 36, 40: the second 36 is a duplicate in every stage.
+  # c = 8: widths 8, 9, 9, 10; the second 9 is dropped in every stage.
   assert len(found) == 12
-  assert [(c.stage, c.arch.width) for c in found[:3]] == [
-      (1, 32), (1, 36), (1, 40)]
+  assert [(c.stage, c.arch.width, c.measured.width) for c in found[:3]] == [
+      (1, 32, 8), (1, 36, 9), (1, 40, 10)]
   for c in found:
     expected = [1, 1, 1, 1]
     expected[c.stage - 1] = 2
     assert list(c.arch.depths) == expected
+    assert c.measured == c.arch.replace(width=c.arch.width // 4)
   wide = arch_lib.parse_arch('8,2,3|4,1,2|4,1,4|4,1,6|32,100')
   assert len(scaling.candidates(wide)) == 16
+  direct = scaling.candidates(SEED, divisor=1)
+  assert [c.arch.width for c in direct[:4]] == [34, 35, 37, 38]
+  assert all(c.measured == c.arch for c in direct)
+
+
+def test_stand_ins_of_8_9_and_10_channels_measure_differently():
+  measurer = complexity.Measurer(32, repeats=1, settings=complexity.Settings(
+      ntk_batch_size=2))
+  values = [measurer.measure(c.measured, ('length_distortion',))[
+      'length_distortion'].mean for c in scaling.candidates(SEED)[:3]]
+  assert len(set(values)) == 3 and all(v > 0 for v in values)
 
 
 def test_rank_sum_picks_the_best_trade_off():
@@ -122,10 +137,10 @@ def test_budget_stops_the_scaling_and_names_the_points(tmp_path):
     assert step['params'] <= 32_000_000
     dropped = [c for c in step['candidates'] if c['dropped']]
     assert all(c['params'] > 32_000_000 for c in dropped)
-  # Step 1 measures the C/4 proxies once each: widths 8 and 12 per stage.
+  # Step 1 measures the C/4 stand-ins once each: widths 8, 9, 10 per stage.
   first = [a for a, s in calls if s == result['steps'][0]['metric_seed']]
-  assert len(first) == 8 and {arch_lib.parse_arch(a).width
-                              for a in first} == {8, 12}
+  assert len(first) == 12 and {arch_lib.parse_arch(a).width
+                               for a in first} == {8, 9, 10}
   named = result['named']
   assert named['large']['params'] == params[-1]
   assert abs(named['small']['params'] - 29e6) == min(

@@ -30,7 +30,9 @@ _DATA = flags.DEFINE_string(
     'data', 'digits', 'Images for the NTK: ' + ', '.join(sources.KINDS))
 _TFDS_DATA_DIR = flags.DEFINE_string('tfds_data_dir', None,
                                      'data_dir for --data=tfds:NAME.')
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of inits, circles and images.')
+_SEED = flags.DEFINE_integer(
+    'seed', 0, 'Seed of the initializations, the input circles (one per '
+    'initialization, shared by every --arch) and the NTK batches.')
 _NUM_THETAS = flags.DEFINE_integer('num_thetas', 10, 'Points on the circle.')
 _SQRT_N = flags.DEFINE_bool('sqrt_n_scale', False,
                             'Scale the circle by sqrt(N) (paper; code: no).')
@@ -40,7 +42,12 @@ _THETA_SAMPLING = flags.DEFINE_enum(
 _LN_OFF = flags.DEFINE_bool(
     'layer_norm_off_for_length', True,
     'LayerNorms as identity for the curve metrics (authors\' code).')
-_NTK_BATCH = flags.DEFINE_integer('ntk_batch_size', 16, 'Images in the NTK.')
+_NTK_BATCH = flags.DEFINE_integer(
+    'ntk_batch_size', 16, 'Images in the NTK, a batch of its own per '
+    'initialization (authors\' code).')
+_NTK_PARAMETERS = flags.DEFINE_enum(
+    'ntk_parameters', 'weights', settings_lib.NTK_PARAMETERS,
+    settings_lib.NTK_PARAMETERS_HELP)
 _UNIT_TANGENT = flags.DEFINE_enum(
     'unit_tangent_derivative', 'constant_norm',
     settings_lib.UNIT_TANGENT_DERIVATIVES,
@@ -89,12 +96,14 @@ def main(argv: List[str]) -> None:
       theta_sampling=_THETA_SAMPLING.value,
       layer_norm_off_for_length=_LN_OFF.value,
       ntk_batch_size=_NTK_BATCH.value,
-      unit_tangent_derivative=_UNIT_TANGENT.value)
+      unit_tangent_derivative=_UNIT_TANGENT.value,
+      ntk_parameters=_NTK_PARAMETERS.value)
   images = None
   if 'ntk' in metrics:
-    images = sources.load_images(_DATA.value, _IMAGE_SIZE.value,
-                                 settings.ntk_batch_size, _SEED.value,
-                                 _TFDS_DATA_DIR.value)
+    images = sources.load_images(
+        _DATA.value, _IMAGE_SIZE.value,
+        measurer_lib.ntk_image_count(settings, _REPEATS.value), _SEED.value,
+        _TFDS_DATA_DIR.value)
   measurer = measurer_lib.Measurer(_IMAGE_SIZE.value, images, settings,
                                    _REPEATS.value, _SEED.value)
   rows = []

@@ -1,11 +1,15 @@
 """Training-free complexity of As-ViT architectures, mean over initializations.
 
-Sec. 3.2-3.3 and Appendix A; SPEC section 2. Each metric is measured on the
+Sec. 3.2-3.3 and Appendix A; docs/design.md. Each metric is measured on the
 GAP of the backbone's last stage ('5', before the final LayerNorm and head)
-for `repeats` seeded initializations of one built model. The traced
-functions are cached per architecture: re-initializing assigns variables and
-never retraces, and measuring an architecture again reuses everything. Each
-initialization serves every requested metric (one re-initialization each).
+for `repeats` seeded initializations of one built model. As the authors'
+code, the inputs belong to the run, not to the architecture: initialization
+r of every architecture sees the same input circle and the same NTK batch,
+drawn once from the Measurer's seed, so differences between architectures
+are not circle-to-circle noise. The traced functions are cached per
+architecture: re-initializing assigns variables and never retraces, and
+measuring an architecture again reuses everything. Each initialization
+serves every requested metric (one re-initialization each).
 """
 
 import collections
@@ -60,10 +64,18 @@ def pooled_features(model: tf_keras.Model,
   return features
 
 
-def kernels(model: tf_keras.Model) -> List[tf.Variable]:
-  """The weight matrices (kernels) of `model`, the NTK's parameters."""
+_NTK_VARIABLE_PREFIXES = {'weights': ('kernel', 'gamma'),
+                          'kernels': ('kernel',)}
+
+
+def ntk_variables(model: tf_keras.Model, which: str) -> List[tf.Variable]:
+  """The NTK's parameters: 'weights' (kernels and LayerNorm gammas, what the
+  authors' code names `weight`) or 'kernels' (weight matrices only)."""
+  settings_lib.check_choice('ntk_parameters', which,
+                            settings_lib.NTK_PARAMETERS)
+  prefixes = _NTK_VARIABLE_PREFIXES[which]
   return [v for v in model.trainable_variables
-          if v.name.split('/')[-1].startswith('kernel')]
+          if v.name.split('/')[-1].startswith(prefixes)]
 
 
 class _Compiled:
@@ -89,12 +101,17 @@ class _Compiled:
         lambda *args: curve.velocity_and_acceleration(curve_features, *args),
         input_signature=circle, autograph=False)
     ntk_features = pooled_features(self.model, layer_norm=True)
-    weights = kernels(self.model)
+    weights = ntk_variables(self.model, settings.ntk_parameters)
     self.ntk_matrix = tf.function(
         lambda images: ntk_lib.ntk_matrix(ntk_features, weights, images),
         input_signature=[tf.TensorSpec(
             [settings.ntk_batch_size, image_size, image_size, 3],
             tf.float32)], autograph=False)
+
+
+def ntk_image_count(settings: settings_lib.Settings, repeats: int) -> int:
+  """Images a Measurer needs: one NTK batch per initialization."""
+  return settings.ntk_batch_size * repeats
 
 
 def _summary(name: str, values: List[float], seconds: float) -> MetricResult:
@@ -114,6 +131,9 @@ class Measurer:
   def __init__(self, image_size: int, images: Optional[np.ndarray] = None,
                settings: settings_lib.Settings = settings_lib.Settings(),
                repeats: int = 5, seed: int = 0):
+    """`images`: `repeats` NTK batches back to back, batch r for
+    initialization r (default: digits drawn from `seed`); `seed` also draws
+    the input circles."""
     if repeats < 1:
       raise errors.UsageError(f'repeats={repeats} is too small; allowed: 1 '
                               'or more')
@@ -123,15 +143,22 @@ class Measurer:
     self.seed = seed
     batch = settings.ntk_batch_size
     if images is None:
-      images = sources.load_images('digits', image_size, batch, seed)
+      images = sources.load_images('digits', image_size,
+                                   ntk_image_count(settings, repeats), seed)
     images = np.asarray(images, np.float32)
-    if images.ndim != 4 or images.shape[0] < batch or images.shape[1:] != (
-        image_size, image_size, 3):
+    if images.ndim != 4 or images.shape[0] < batch * repeats or (
+        images.shape[1:] != (image_size, image_size, 3)):
       raise errors.UsageError(
           f'images of shape {images.shape} do not fit; allowed: '
-          f'(>= {batch}, {image_size}, {image_size}, 3)')
-    self._images = tf.constant(images[:batch])
+          f'(>= {batch * repeats}, {image_size}, {image_size}, 3), one NTK '
+          'batch per initialization')
+    self._ntk_batches = [tf.constant(images[r * batch:(r + 1) * batch])
+                         for r in range(repeats)]
     self._image_shape = (image_size, image_size, 3)
+    self._circles = [
+        tuple(tf.constant(u, tf.float32) for u in curve.orthonormal_pair(
+            self._image_shape, _seed(seed, repeat, 1)))
+        for repeat in range(repeats)]
     self._thetas = tf.constant(
         curve.sample_thetas(settings.num_thetas, settings.theta_sampling),
         tf.float32)
@@ -150,11 +177,17 @@ class Measurer:
         self._cache.popitem(last=False)
     return self._cache[key]
 
+  def circle(self, repeat: int) -> Tuple[tf.Tensor, tf.Tensor]:
+    """u0, u1 of initialization `repeat`'s input circle, fixed for the run."""
+    return self._circles[repeat]
+
+  def ntk_batch(self, repeat: int) -> tf.Tensor:
+    """Initialization `repeat`'s NTK images, fixed for the run."""
+    return self._ntk_batches[repeat]
+
   def _curve_values(self, compiled: _Compiled, names: Sequence[str],
-                    seed: int, repeat: int) -> Dict[str, float]:
-    u0, u1 = (tf.constant(u, tf.float32) for u in curve.orthonormal_pair(
-        self._image_shape, _seed(seed, repeat, 1)))
-    args = (self._thetas, u0, u1, self._scale)
+                    repeat: int) -> Dict[str, float]:
+    args = (self._thetas, *self.circle(repeat), self._scale)
     if any(n in settings_lib.SECOND_ORDER_METRICS for n in names):
       v, a = (t.numpy() for t in compiled.velocity_and_acceleration(*args))
     else:
@@ -170,8 +203,9 @@ class Measurer:
             v, a, self.settings.unit_tangent_derivative)
     return values
 
-  def _ntk_value(self, compiled: _Compiled) -> Dict[str, float]:
-    theta = compiled.ntk_matrix(self._images).numpy()
+  def _ntk_value(self, compiled: _Compiled,
+                 repeat: int) -> Dict[str, float]:
+    theta = compiled.ntk_matrix(self.ntk_batch(repeat)).numpy()
     return {'ntk': ntk_lib.condition_number(theta)}
 
   def _over_initializations(
@@ -204,7 +238,9 @@ class Measurer:
               seed: Optional[int] = None) -> Dict[str, MetricResult]:
     """{metric: result}; same (arch, seed) gives the same values.
 
-    Curve metrics share one pass per initialization and report its time.
+    `seed` (default: the Measurer's) draws the initializations only; the
+    circles and NTK batches are the run's. Curve metrics share one pass per
+    initialization and report its time.
     """
     metrics = settings_lib.check_metrics(metrics)
     seed = self.seed if seed is None else seed
@@ -213,8 +249,8 @@ class Measurer:
     curve_names = [m for m in metrics if m in settings_lib.CURVE_METRICS]
     if curve_names:
       groups.append((curve_names, lambda r: self._curve_values(
-          compiled, curve_names, seed, r)))
+          compiled, curve_names, r)))
     if 'ntk' in metrics:
-      groups.append((['ntk'], lambda _: self._ntk_value(compiled)))
+      groups.append((['ntk'], lambda r: self._ntk_value(compiled, r)))
     results = self._over_initializations(compiled, seed, groups)
     return {name: results[name] for name in metrics}

@@ -23,6 +23,13 @@ THETA_SAMPLINGS = ('linspace_inclusive', 'uniform_exclusive')
 # (authors' code detaches the norm); 'exact' is the paper's derivative of the
 # unit tangent, ||a - (a.v/v.v) v|| / ||v||.
 UNIT_TANGENT_DERIVATIVES = ('constant_norm', 'exact')
+# Parameters the NTK differentiates: 'weights', every variable the authors'
+# code names `weight` (linear and convolution kernels and LayerNorm gammas);
+# 'kernels', the linear and convolution kernels only.
+NTK_PARAMETERS = ('weights', 'kernels')
+NTK_PARAMETERS_HELP = (
+    'NTK parameters: kernels and LayerNorm gammas, every parameter the '
+    'authors\' code names "weight" (weights), or kernels only (kernels).')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,11 +41,13 @@ class Settings:
   layer_norm_off_for_length: bool = True          # paper: silent; code: off
   ntk_batch_size: int = 16
   unit_tangent_derivative: str = 'constant_norm'  # paper: 'exact'
+  ntk_parameters: str = 'weights'                 # paper: silent
 
   def __post_init__(self):
     check_choice('theta_sampling', self.theta_sampling, THETA_SAMPLINGS)
     check_choice('unit_tangent_derivative', self.unit_tangent_derivative,
                   UNIT_TANGENT_DERIVATIVES)
+    check_choice('ntk_parameters', self.ntk_parameters, NTK_PARAMETERS)
     if self.num_thetas < 2:
       raise errors.UsageError(f'num_thetas={self.num_thetas} is too small; '
                               'allowed: 2 or more')

@@ -57,6 +57,11 @@ class ArchSpec:
     """Heads of stage `stage` (1-based): h/8, h/4, h/2, h."""
     return self.heads // 2 ** (NUM_STAGES - stage)
 
+  def stage_attention_width(self, stage: int) -> int:
+    """Channels of q, k and v in stage `stage`: heads * (width // heads)."""
+    heads = self.stage_heads(stage)
+    return heads * (self.stage_width(stage) // heads)
+
   @property
   def depths(self) -> Tuple[int, ...]:
     return tuple(s.depth for s in self.stages)
@@ -100,12 +105,16 @@ def validate(arch: ArchSpec) -> None:
     raise ArchError(f'width C={arch.width}; allowed: an integer >= 1')
   for n in range(1, NUM_STAGES + 1):
     width, heads = arch.stage_width(n), arch.stage_heads(n)
-    if width % heads:
+    if width < heads:
       raise ArchError(
-          f'width C={arch.width} gives stage {n} {width} channels, not '
-          f'divisible by its {heads} heads; allowed: C a multiple of '
-          f'{arch.heads // 8 if arch.heads >= 8 else 1} that keeps every '
-          'stage divisible')
+          f'width C={arch.width} gives stage {n} {width} channels, fewer '
+          f'than its {heads} heads; allowed: C >= {min_width(arch.heads)} '
+          f'for {arch.heads} heads')
+
+
+def min_width(heads: int) -> int:
+  """Smallest base width C whose every stage has a channel per head."""
+  return max(1, -(-heads // 2 ** (NUM_STAGES - 1)))
 
 
 def _parse_int(field: str, text: str) -> int:

@@ -7,6 +7,7 @@ from typing import Any, Dict
 from absl import flags
 
 from asvit_tf import errors
+from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import window_policy
@@ -24,6 +25,9 @@ NTK_BATCH_SIZE = flags.DEFINE_integer(
     'ntk_batch_size', 16, 'Real images in the NTK batch (paper: 16).')
 DATA = flags.DEFINE_string(
     'data', 'digits', 'Images for the NTK: ' + ', '.join(sources.KINDS) + '.')
+NTK_PARAMETERS = flags.DEFINE_enum(
+    'ntk_parameters', 'weights', settings_lib.NTK_PARAMETERS,
+    settings_lib.NTK_PARAMETERS_HELP)
 TFDS_DATA_DIR = flags.DEFINE_string(
     'tfds_data_dir', None, 'TFDS data_dir for --data=tfds:NAME.')
 
@@ -65,11 +69,12 @@ def metric_settings() -> Dict[str, Any]:
   positive('ntk_batch_size', NTK_BATCH_SIZE.value)
   return {'image_size': IMAGE_SIZE.value, 'repeats': REPEATS.value,
           'ntk_batch_size': NTK_BATCH_SIZE.value, 'data': DATA.value,
-          'tfds_data_dir': TFDS_DATA_DIR.value, 'seed': SEED.value}
+          'tfds_data_dir': TFDS_DATA_DIR.value, 'seed': SEED.value,
+          'ntk_parameters': NTK_PARAMETERS.value}
 
 
 def build_metric() -> metric_lib.MetricFn:
   """The Measurer-backed metric for the flags (loads the images now)."""
   return metric_lib.measurer_metric(
       IMAGE_SIZE.value, DATA.value, REPEATS.value, NTK_BATCH_SIZE.value,
-      SEED.value, TFDS_DATA_DIR.value)
+      SEED.value, TFDS_DATA_DIR.value, NTK_PARAMETERS.value)

@@ -13,10 +13,10 @@ from asvit_tf.modeling import arch as arch_lib
 IMAGENET_CLASSES = 1000
 
 
-def _block_params(dim: int, expansion: int) -> int:
+def _block_params(dim: int, inner: int, expansion: int) -> int:
   hidden = expansion * dim
   norms = 4 * dim
-  attention = (3 * dim * dim + 3 * dim) + (dim * dim + dim)
+  attention = (3 * dim * inner + 3 * inner) + (inner * dim + dim)
   ffn = (dim * hidden + hidden) + (hidden * dim + dim)
   return norms + attention + ffn
 
@@ -31,7 +31,8 @@ def count_params(arch: arch_lib.ArchSpec,
     if i:
       unfolded = stage.kernel ** 2 * widths[i - 1]
       total += 2 * unfolded + unfolded * widths[i]
-    total += stage.depth * _block_params(widths[i], stage.expansion)
+    total += stage.depth * _block_params(
+        widths[i], arch.stage_attention_width(i + 1), stage.expansion)
   last = widths[-1]
   return total + 2 * last + (last * last + last) + (last * num_classes +
                                                      num_classes)
@@ -46,11 +47,12 @@ def count_macs(arch: arch_lib.ArchSpec, image_size: int,
   total = sides[0] ** 2 * kernel * kernel * 3 * widths[0]
   for i, stage in enumerate(arch.stages):
     dim, tokens = widths[i], sides[i] ** 2
+    inner = arch.stage_attention_width(i + 1)
     if i:
       total += tokens * stage.kernel ** 2 * widths[i - 1] * dim
     window_tokens = tokens // stage.splits ** 2
-    linear = tokens * (4 * dim * dim + 2 * stage.expansion * dim * dim)
-    attention = 2 * tokens * window_tokens * dim
+    linear = tokens * (4 * dim * inner + 2 * stage.expansion * dim * dim)
+    attention = 2 * tokens * window_tokens * inner
     total += stage.depth * (linear + attention)
   last = widths[-1]
   return total + last * last + last * num_classes

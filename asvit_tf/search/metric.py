@@ -16,6 +16,7 @@ import math
 from typing import Callable, Optional, Tuple
 
 from asvit_tf import complexity
+from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
 
@@ -32,14 +33,21 @@ def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
 
 def measurer_metric(image_size: int, data: str, repeats: int,
                     ntk_batch_size: int, seed: int,
-                    tfds_data_dir: Optional[str] = None) -> MetricFn:
-  """L_E and NTK condition number measured on `ntk_batch_size` real images."""
-  images = sources.load_images(data, image_size, ntk_batch_size, seed=seed,
-                               tfds_data_dir=tfds_data_dir)
-  measurer = complexity.Measurer(
-      image_size, images=images,
-      settings=complexity.Settings(ntk_batch_size=ntk_batch_size),
-      repeats=repeats, seed=seed)
+                    tfds_data_dir: Optional[str] = None,
+                    ntk_parameters: str = 'weights') -> MetricFn:
+  """L_E and NTK condition number, on `ntk_batch_size` real images.
+
+  The run `seed` draws the input circles and NTK batches once, one per
+  initialization index, for every architecture of the run (authors' code);
+  the metric seed of each call draws the initializations.
+  """
+  settings = complexity.Settings(ntk_batch_size=ntk_batch_size,
+                                 ntk_parameters=ntk_parameters)
+  images = sources.load_images(
+      data, image_size, measurer_lib.ntk_image_count(settings, repeats),
+      seed=seed, tfds_data_dir=tfds_data_dir)
+  measurer = complexity.Measurer(image_size, images=images, settings=settings,
+                                 repeats=repeats, seed=seed)
 
   def measure(arch: arch_lib.ArchSpec, metric_seed: int) -> Tuple[float, float]:
     results = measurer.measure(arch, metrics=('length_distortion', 'ntk'),

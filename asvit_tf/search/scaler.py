@@ -2,9 +2,8 @@
 
 From the seed architecture, each step prices every candidate (parameters on
 the full width, closed form), drops those above `max_params`, measures the
-others (on the C/4 proxy when `use_proxy`, as the authors' code; one seed per
-step shared by all its candidates, and a proxy shared by several candidates is
-measured once), and grows into the selected one. It stops once the selected
+others (on the C/4 stand-in when `use_proxy`, as the authors' code; one seed
+per step shared by all its candidates), and grows into the selected one. It stops once the selected
 architecture has `stop_params` parameters or more, or when no candidate fits
 (the authors' 80 M / 110 M).
 
@@ -38,6 +37,11 @@ class ScaleConfig:
   num_classes: int = cost.IMAGENET_CLASSES
   seed: int = 0
   image_size: int = 224
+
+  @property
+  def divisor(self) -> int:
+    """How much narrower than a candidate its measured stand-in is."""
+    return scaling.PROXY_DIVISOR if self.use_proxy else 1
 
 
 def describe(arch: arch_lib.ArchSpec, config: ScaleConfig) -> Dict[str, Any]:
@@ -76,9 +80,6 @@ class Scaler:
       return self.start
     return arch_lib.parse_arch(self.steps[-1]['arch'])
 
-  def measured_arch(self, arch: arch_lib.ArchSpec) -> arch_lib.ArchSpec:
-    return scaling.proxy(arch) if self.config.use_proxy else arch
-
   def step(self, metric: metric_lib.MetricFn,
            on_measure: Callable[[Dict[str, Any]], None]
            ) -> Optional[Dict[str, Any]]:
@@ -92,12 +93,12 @@ class Scaler:
     index = len(self.steps) + 1
     metric_seed = seeds.derive(self.config.seed, seeds.METRICS, index)
     rows = []
-    for candidate in scaling.candidates(self.current):
+    for candidate in scaling.candidates(self.current, self.config.divisor):
       row = dict(describe(candidate.arch, self.config), stage=candidate.stage,
                  ratio=candidate.ratio)
       row['dropped'] = row['params'] > self.config.max_params
       if not row['dropped']:
-        measured = arch_lib.format_arch(self.measured_arch(candidate.arch))
+        measured = arch_lib.format_arch(candidate.measured)
         if measured not in self.partial:
           start = time.perf_counter()
           values = metric(arch_lib.parse_arch(measured), metric_seed)

@@ -1,12 +1,12 @@
 """Training-free auto-scaling, Algorithm 2 (Sec. 3.4): candidates and choice.
 
-Candidates of one step: {add one block to stage 1, 2, 3 or 4} x {widen C by
-5, 10, 15, 20 %}, in that order (stage-major). A widened C is rounded to the
-nearest width that keeps every stage divisible by its heads (ties go to the
-larger width); with 32 heads that is a multiple of 4, which is also what the
-authors' code gets from tracking C/4 and rounding it. A rounded width may
-equal the current one (then the candidate only deepens); candidates that end
-up identical are kept once, first occurrence.
+Candidates of one step: {add one block to stage 1, 2, 3 or 4} x {widen by
+5, 10, 15, 20 %}, in that order (stage-major). As the authors' code, the
+widening acts on the stand-in width c = C / 4 that the metrics are measured
+at: the widths are round(c * (1 + r)) with Python's round (half to even), a
+width equal to the previous one is dropped, every candidate is measured at
+exactly its width c (attention heads `c // heads` wide) and priced at 4c.
+Without a stand-in (divisor 1) the same rule acts on C itself.
 
 The choice: rank L_E descending and kappa ascending with dense ranks (equal
 values share a rank, the next value gets the next rank), take the smallest
@@ -26,58 +26,60 @@ from typing import List, Optional, Sequence, Tuple
 from asvit_tf.modeling import arch as arch_lib
 
 WIDTH_RATIOS: Tuple[float, ...] = (0.05, 0.10, 0.15, 0.20)
+# The authors measure a stand-in of a quarter of the width.
 PROXY_DIVISOR = 4
-_SEARCH_RADIUS = 64  # valid widths are at most 8 apart (heads <= 64)
 
 
-def is_valid_width(arch: arch_lib.ArchSpec, width: int) -> bool:
-  """Whether `width` keeps every stage divisible by its heads."""
-  if width < 1:
-    return False
-  try:
-    arch.replace(width=width)
-  except arch_lib.ArchError:
-    return False
-  return True
+def grown_widths(width: int) -> List[Tuple[float, int]]:
+  """(ratio, round(width * (1 + ratio))) per ratio, Python's rounding; a
+  width equal to the previous one is dropped (authors' de-duplication)."""
+  found = []
+  for ratio in WIDTH_RATIOS:
+    grown = round(width * (1 + ratio))
+    if not found or grown != found[-1][1]:
+      found.append((ratio, grown))
+  return found
 
 
-def round_width(arch: arch_lib.ArchSpec, target: float) -> int:
-  """The valid width of `arch` nearest to `target` (ties: the larger)."""
-  low = max(1, math.floor(target) - _SEARCH_RADIUS)
-  widths = sorted(range(low, math.ceil(target) + _SEARCH_RADIUS + 1),
-                  key=lambda w: (abs(w - target), -w))
-  for width in widths:
-    if is_valid_width(arch, width):
-      return width
-  raise arch_lib.ArchError(f'no valid width near {target} for heads '
-                           f'{arch.heads}')
-
-
-def proxy(arch: arch_lib.ArchSpec) -> arch_lib.ArchSpec:
-  """The authors' 4x narrower stand-in measured instead of `arch`."""
-  return arch.replace(width=round_width(arch, arch.width / PROXY_DIVISOR))
+def measured_width(arch: arch_lib.ArchSpec, divisor: int) -> int:
+  """The width c = C / divisor the metrics see; raises ArchError unless C
+  divides and the stand-in has a channel per head."""
+  if arch.width % divisor:
+    raise arch_lib.ArchError(
+        f'width C={arch.width} is not a multiple of {divisor}; allowed: with '
+        f'the C/{divisor} stand-in, a C divisible by {divisor}')
+  width = arch.width // divisor
+  smallest = arch_lib.min_width(arch.heads)
+  if width < smallest:
+    raise arch_lib.ArchError(
+        f'width C={arch.width} gives a C/{divisor} stand-in of {width} '
+        f'channels, fewer than its {arch.heads // 8} stage-1 heads; allowed: '
+        f'C >= {smallest * divisor} for {arch.heads} heads')
+  return width
 
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
-  """One scaling choice: a block added to `stage`, C widened by `ratio`."""
+  """One scaling choice: a block added to `stage`, width widened by
+  `ratio`; `measured` is the stand-in the metrics are taken on."""
   stage: int
   ratio: float
   arch: arch_lib.ArchSpec
+  measured: arch_lib.ArchSpec
 
 
-def candidates(arch: arch_lib.ArchSpec) -> List[Candidate]:
-  """The (up to) 16 grown architectures of one step, duplicates removed."""
-  found, seen = [], set()
+def candidates(arch: arch_lib.ArchSpec,
+               divisor: int = PROXY_DIVISOR) -> List[Candidate]:
+  """The (up to) 16 grown architectures of one step."""
+  width = measured_width(arch, divisor)
+  found = []
   for stage in range(1, arch_lib.NUM_STAGES + 1):
     depths = list(arch.depths)
     depths[stage - 1] += 1
     deeper = arch.with_depths(depths)
-    for ratio in WIDTH_RATIOS:
-      grown = deeper.replace(width=round_width(arch, arch.width * (1 + ratio)))
-      if grown not in seen:
-        seen.add(grown)
-        found.append(Candidate(stage, ratio, grown))
+    for ratio, grown in grown_widths(width):
+      found.append(Candidate(stage, ratio, deeper.replace(width=grown * divisor),
+                             deeper.replace(width=grown)))
   return found
 
 

@@ -44,6 +44,10 @@ class WindowAttention(tf_keras.layers.Layer):
   for a map side; the map is zero padded up to their product, attended, and
   cropped back. With (S, R//S) this is the paper's split attention; S=1 is
   global attention. No shifted windows.
+
+  As the authors' code, any `dim` of at least `num_heads` works: heads are
+  `dim // num_heads` wide, q, k and v span `num_heads * (dim // num_heads)`
+  channels and the output projection maps them back to `dim`.
   """
 
   def __init__(self, dim: int, num_heads: int, **kwargs):
@@ -51,8 +55,9 @@ class WindowAttention(tf_keras.layers.Layer):
     self.dim = dim
     self.num_heads = num_heads
     self.head_dim = dim // num_heads
+    self.inner_dim = num_heads * self.head_dim
     self.scale = self.head_dim ** -0.5
-    self.qkv = linear(3 * dim, 'qkv')
+    self.qkv = linear(3 * self.inner_dim, 'qkv')
     self.proj = linear(dim, 'proj')
 
   def call(self, x, window: Tuple[Tuple[int, int], Tuple[int, int]]):
@@ -71,7 +76,8 @@ class WindowAttention(tf_keras.layers.Layer):
                                    self.head_dim])
     q, k, v = tf.unstack(tf.transpose(qkv, [2, 0, 3, 1, 4]), axis=0)
     out = attend(q * self.scale, k, v)  # (windows, heads, tokens, head_dim)
-    out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [-1, tokens, self.dim])
+    out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]),
+                     [-1, tokens, self.inner_dim])
     out = self.proj(out)
     out = tf.reshape(out, [-1, n_h, n_w, side_h, side_w, self.dim])
     out = tf.transpose(out, [0, 1, 3, 2, 4, 5])
