@@ -24,6 +24,7 @@ from asvit_tf import errors
 from asvit_tf import report as report_lib
 from asvit_tf.data import digits
 from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.search import scaling
 
 STAGES = ('search', 'scale', 'train')
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,8 +53,10 @@ _STOP_PARAMS_M = flags.DEFINE_float('stop_params_m', 1.5, 'Scaling stops '
                                     '(authors: 80).')
 _MAX_PARAMS_M = flags.DEFINE_float('max_params_m', 2.0, 'Scaling drops '
                                    'candidates above this (authors: 110).')
-_SCALE_WIDTH = flags.DEFINE_integer('width', 16, 'Base width C the scaling '
-                                    'starts from (paper: 32).')
+_SCALE_WIDTH = flags.DEFINE_integer(
+    'width', 16, 'Base width C the scaling starts from, a multiple of 4 '
+    '(paper: 32); raised to the smallest C whose C/4 stand-in has a channel '
+    'per head.')
 _TRAIN_CONFIG = flags.DEFINE_string(
     'train_config_file', SMOKE_CONFIG, 'Model Garden experiment YAML of the '
     'training stage; the pipeline overrides the arch, steps and phases.')
@@ -125,6 +128,10 @@ def main(argv: List[str]) -> None:
     raise errors.UsageError(f'--train_config_file={_TRAIN_CONFIG.value} does '
                             'not exist; allowed: a Model Garden YAML')
   parse_phases(_PHASES.value)
+  if _SCALE_WIDTH.value < 4 or _SCALE_WIDTH.value % scaling.PROXY_DIVISOR:
+    raise errors.UsageError(
+        f'--width={_SCALE_WIDTH.value}; allowed: a multiple of '
+        f'{scaling.PROXY_DIVISOR}, the scaling measures a C/4 stand-in')
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   timings = {}
   arch = _ARCH.value
@@ -137,8 +144,14 @@ def main(argv: List[str]) -> None:
                                   'search_result.json'))['arch']
   if 'scale' not in _SKIP.value:
     start = time.time()
-    seed_arch = arch_lib.parse_arch(arch).with_depths((1, 1, 1, 1)).replace(
-        width=_SCALE_WIDTH.value)
+    seed_arch = arch_lib.parse_arch(arch).with_depths((1, 1, 1, 1))
+    width = max(_SCALE_WIDTH.value, scaling.PROXY_DIVISOR *
+                arch_lib.min_width(seed_arch.heads))
+    if width != _SCALE_WIDTH.value:
+      print(f'\nscaling starts at C={width}, not --width='
+            f'{_SCALE_WIDTH.value}: the smallest C whose C/4 stand-in has a '
+            f'channel per head of {seed_arch.heads} heads', flush=True)
+    seed_arch = seed_arch.replace(width=width)
     run_binary('asvit_tf.scale', metric_flags('scale') + [
         f'--arch={arch_lib.format_arch(seed_arch)}',
         f'--stop_params_m={_STOP_PARAMS_M.value}',

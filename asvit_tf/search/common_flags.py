@@ -16,11 +16,15 @@ from asvit_tf.search import metric as metric_lib
 MODEL_DIR = flags.DEFINE_string(
     'model_dir', None, 'Directory for the state, results, plots and '
     'TensorBoard logs; an existing run there is resumed.')
-SEED = flags.DEFINE_integer('seed', 0, 'Seed of every random choice.')
+SEED = flags.DEFINE_integer(
+    'seed', 0, 'Seed of every random choice. As the authors\' code, the input '
+    'circles and NTK batches are drawn from it once, one per initialization, '
+    'and shared by every topology of the run.')
 IMAGE_SIZE = flags.DEFINE_integer(
     'image_size', 224, 'Square input side for the metrics (paper: 224).')
 REPEATS = flags.DEFINE_integer(
-    'repeats', 5, 'Random initializations averaged per metric (paper: 5).')
+    'repeats', 5, 'Random initializations averaged per metric (paper: 5); '
+    'linear kernels N(0, 0.02^2) as the authors\' timm init.')
 NTK_BATCH_SIZE = flags.DEFINE_integer(
     'ntk_batch_size', 16, 'Real images in the NTK batch (paper: 16).')
 DATA = flags.DEFINE_string(
