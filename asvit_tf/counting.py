@@ -6,6 +6,13 @@ contributes the product of its output size and its contraction length, so the
 count follows whatever the layers really compute (windows, strides, padding).
 Element-wise work (LayerNorm, softmax, GELU) is not counted, as in the paper's
 counter.
+
+`arch_params` and `arch_macs` give the same counts in closed form from an
+architecture alone: the scaling (Algorithm 2) prices up to 16 candidates a
+step, some near 100 M parameters, and building each model to count it would
+take longer than measuring its stand-in. Tests check that both ways agree on
+built models; the closed-form MACs assume the full-resolution stride 4 and the
+paper's `splits` windows.
 """
 
 import collections
@@ -15,6 +22,8 @@ from typing import Dict
 import numpy as np
 import tensorflow as tf
 import tf_keras
+
+from asvit_tf.modeling import arch as arch_lib
 
 _STAGE = re.compile(r'stage_(\d)_')
 GROUPS = ('stage_1', 'stage_2', 'stage_3', 'stage_4', 'head')
@@ -67,3 +76,51 @@ def count_params(model: tf_keras.Model) -> Dict[str, int]:
     params[_group(weight.name)] += int(np.prod(weight.shape))
   params['total'] = sum(params[g] for g in GROUPS)
   return dict(params)
+
+
+IMAGENET_CLASSES = 1000
+
+
+def _block_params(dim: int, inner: int, expansion: int) -> int:
+  hidden = expansion * dim
+  norms = 4 * dim
+  attention = (3 * dim * inner + 3 * inner) + (inner * dim + dim)
+  ffn = (dim * hidden + hidden) + (hidden * dim + dim)
+  return norms + attention + ffn
+
+
+def arch_params(arch: arch_lib.ArchSpec,
+                 num_classes: int = IMAGENET_CLASSES) -> int:
+  """Trainable parameters of `AsViTClassifier(arch, num_classes)`."""
+  widths = [arch.stage_width(n) for n in range(1, arch_lib.NUM_STAGES + 1)]
+  kernel = arch.stages[0].kernel
+  total = kernel * kernel * 3 * widths[0] + widths[0] + 2 * widths[0]
+  for i, stage in enumerate(arch.stages):
+    if i:
+      unfolded = stage.kernel ** 2 * widths[i - 1]
+      total += 2 * unfolded + unfolded * widths[i]
+    total += stage.depth * _block_params(
+        widths[i], arch.stage_attention_width(i + 1), stage.expansion)
+  last = widths[-1]
+  return total + 2 * last + (last * last + last) + (last * num_classes +
+                                                     num_classes)
+
+
+def arch_macs(arch: arch_lib.ArchSpec, image_size: int,
+               num_classes: int = IMAGENET_CLASSES) -> int:
+  """Multiply-accumulates of one `image_size` square image, stride 4."""
+  widths = [arch.stage_width(n) for n in range(1, arch_lib.NUM_STAGES + 1)]
+  sides = [image_size // s for s in arch_lib.STAGE_STRIDES]
+  kernel = arch.stages[0].kernel
+  total = sides[0] ** 2 * kernel * kernel * 3 * widths[0]
+  for i, stage in enumerate(arch.stages):
+    dim, tokens = widths[i], sides[i] ** 2
+    inner = arch.stage_attention_width(i + 1)
+    if i:
+      total += tokens * stage.kernel ** 2 * widths[i - 1] * dim
+    window_tokens = tokens // stage.splits ** 2
+    linear = tokens * (4 * dim * inner + 2 * stage.expansion * dim * dim)
+    attention = 2 * tokens * window_tokens * inner
+    total += stage.depth * (linear + attention)
+  last = widths[-1]
+  return total + last * last + last * num_classes

@@ -21,12 +21,13 @@ import yaml
 
 from asvit_tf import cli
 from asvit_tf import errors
+from asvit_tf import job as job_lib
 from asvit_tf import report as report_lib
 from asvit_tf.data import digits
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.search import scaling
+from asvit_tf.scaling import scaler as scaler_lib
 
-STAGES = ('search', 'scale', 'train')
+STAGES = (report_lib.SEARCH_DIR, report_lib.SCALE_DIR, report_lib.TRAIN_DIR)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE_CONFIG = os.path.join(REPO_ROOT, 'official_configs',
                             'asvit_smoke_digits_cpu.yaml')
@@ -128,44 +129,46 @@ def main(argv: List[str]) -> None:
     raise errors.UsageError(f'--train_config_file={_TRAIN_CONFIG.value} does '
                             'not exist; allowed: a Model Garden YAML')
   parse_phases(_PHASES.value)
-  if _SCALE_WIDTH.value < 4 or _SCALE_WIDTH.value % scaling.PROXY_DIVISOR:
+  if _SCALE_WIDTH.value < 4 or _SCALE_WIDTH.value % scaler_lib.PROXY_DIVISOR:
     raise errors.UsageError(
         f'--width={_SCALE_WIDTH.value}; allowed: a multiple of '
-        f'{scaling.PROXY_DIVISOR}, the scaling measures a C/4 stand-in')
+        f'{scaler_lib.PROXY_DIVISOR}, the scaling measures a C/4 stand-in')
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   timings = {}
   arch = _ARCH.value
   if 'search' not in _SKIP.value:
     start = time.time()
-    run_binary('asvit_tf.search', metric_flags('search') +
+    run_binary('asvit_tf.search', metric_flags(report_lib.SEARCH_DIR) +
                [f'--steps={_SEARCH_STEPS.value}'])
     timings['search'] = time.time() - start
-    arch = report_lib.read_json(os.path.join(_stage_dir('search'),
-                                  'search_result.json'))['arch']
+    arch = report_lib.read_json(os.path.join(
+        _stage_dir(report_lib.SEARCH_DIR), job_lib.SEARCH_RESULT))['arch']
   if 'scale' not in _SKIP.value:
     start = time.time()
     seed_arch = arch_lib.parse_arch(arch).with_depths((1, 1, 1, 1))
-    width = max(_SCALE_WIDTH.value, scaling.PROXY_DIVISOR *
+    width = max(_SCALE_WIDTH.value, scaler_lib.PROXY_DIVISOR *
                 arch_lib.min_width(seed_arch.heads))
     if width != _SCALE_WIDTH.value:
       print(f'\nscaling starts at C={width}, not --width='
             f'{_SCALE_WIDTH.value}: the smallest C whose C/4 stand-in has a '
             f'channel per head of {seed_arch.heads} heads', flush=True)
     seed_arch = seed_arch.replace(width=width)
-    run_binary('asvit_tf.scale', metric_flags('scale') + [
+    run_binary('asvit_tf.scaling', metric_flags(report_lib.SCALE_DIR) + [
         f'--arch={arch_lib.format_arch(seed_arch)}',
         f'--stop_params_m={_STOP_PARAMS_M.value}',
         f'--max_params_m={_MAX_PARAMS_M.value}',
         f'--num_classes={digits.NUM_CLASSES}'])
     timings['scale'] = time.time() - start
-    arch = report_lib.read_json(os.path.join(_stage_dir('scale'),
-                                  'scale_result.json'))['series'][-1]['arch']
+    arch = report_lib.read_json(os.path.join(
+        _stage_dir(report_lib.SCALE_DIR),
+        job_lib.SCALE_RESULT))['series'][-1]['arch']
   if 'train' not in _SKIP.value:
     start = time.time()
     run_binary('asvit_tf.train', [
         '--experiment=asvit_imagenet', f'--config_file={_TRAIN_CONFIG.value}',
         f'--params_override={yaml.safe_dump(train_override(arch))}',
-        '--mode=train_and_eval', f'--model_dir={_stage_dir("train")}',
+        '--mode=train_and_eval',
+        f'--model_dir={_stage_dir(report_lib.TRAIN_DIR)}',
         f'--seed={_SEED.value}'])
     timings['train'] = time.time() - start
   report = report_lib.write_report(_OUTPUT_DIR.value, timings)

@@ -16,14 +16,19 @@ from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
 import tensorflow as tf
 from official.modeling.hyperparams import params_dict
 
+from asvit_tf import job as job_lib
+
 REPORT_MD = 'report.md'
 REPORT_JSON = 'report.json'
 CURVE_PNG = 'training_curve.png'
-PLOTS = {'search': ('search/search_entropy.png', 'Policy entropy (Fig. 5)'),
-         'scale_trajectory': ('scale/scale_trajectory.png',
+# The main job's output folder: one run directory per stage.
+SEARCH_DIR, SCALE_DIR, TRAIN_DIR = 'search', 'scale', 'train'
+PLOTS = {'search': (os.path.join(SEARCH_DIR, job_lib.ENTROPY_PLOT),
+                    'Policy entropy (Fig. 5)'),
+         'scale_trajectory': (os.path.join(SCALE_DIR, job_lib.TRAJECTORY_PLOT),
                               'Scaling trajectory, depth vs width (Fig. 3 '
                               'left)'),
-         'scale_complexity': ('scale/scale_complexity.png',
+         'scale_complexity': (os.path.join(SCALE_DIR, job_lib.COMPLEXITY_PLOT),
                               'L_E vs NTK condition number per scaling step '
                               '(Fig. 3 right)'),
          'training': (CURVE_PNG, 'Training loss and validation top-1')}
@@ -33,8 +38,7 @@ def read_scalars(log_dir: str) -> Dict[str, List[Dict[str, float]]]:
   """tag -> [{step, wall_time, value}] from every event file in `log_dir`."""
   scalars: Dict[str, List[Dict[str, float]]] = {}
   for path in sorted(glob.glob(os.path.join(log_dir, 'events.out.*'))):
-    for record in tf.data.TFRecordDataset(path):
-      event = tf.compat.v1.Event.FromString(record.numpy())
+    for event in tf.compat.v1.train.summary_iterator(path):
       for value in event.summary.value:
         number = (float(tf.make_ndarray(value.tensor))
                   if value.HasField('tensor') else value.simple_value)
@@ -110,8 +114,9 @@ def read_json(path: str) -> Optional[Dict[str, Any]]:
 
 def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
   """Everything the report says, as one JSON-ready dict."""
-  search = read_json(os.path.join(output_dir, 'search', 'search_result.json'))
-  scale = read_json(os.path.join(output_dir, 'scale', 'scale_result.json'))
+  search = read_json(os.path.join(output_dir, SEARCH_DIR,
+                                  job_lib.SEARCH_RESULT))
+  scale = read_json(os.path.join(output_dir, SCALE_DIR, job_lib.SCALE_RESULT))
   report: Dict[str, Any] = {'stage_seconds': timings}
   if search:
     report['search'] = {'arch': search['arch'], 'steps': len(search['history']),
@@ -121,7 +126,7 @@ def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
     report['scale'] = {'series': [
         {k: p[k] for k in ('arch', 'params', 'gmacs')} for p in scale['series']],
                        'stopped': scale['stopped']}
-  train_dir = os.path.join(output_dir, 'train')
+  train_dir = os.path.join(output_dir, TRAIN_DIR)
   if os.path.isdir(os.path.join(train_dir, 'train')):
     train = read_scalars(os.path.join(train_dir, 'train'))
     validation = read_scalars(os.path.join(train_dir, 'validation'))

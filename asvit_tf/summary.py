@@ -10,7 +10,7 @@ from absl import flags
 from asvit_tf import cli
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 
 _ARCH = flags.DEFINE_string(
     'arch', ','.join(arch_lib.PRESET_STRINGS),
@@ -38,7 +38,7 @@ def summarize(arch_text: str, image_size: int, stride: int,
               num_classes: int) -> Dict[str, Any]:
   """Counts of one architecture as a JSON-ready dict."""
   arch = arch_lib.parse_arch(arch_text)
-  model = factory.build_classifier(arch, num_classes, image_size,
+  model = builders.build_classifier(arch, num_classes, image_size,
                                    stride=stride)
   params = counting.count_params(model)
   macs = counting.count_macs(model, image_size, image_size)

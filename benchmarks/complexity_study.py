@@ -25,7 +25,7 @@ from asvit_tf import complexity
 from asvit_tf.data import digits
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 
 _NUM = flags.DEFINE_integer('num_topologies', 32, 'Topologies to sample.')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 32, 'Square image side.')
@@ -59,7 +59,7 @@ def train_accuracy(arch: arch_lib.ArchSpec, data: Dict[str, Any],
   """Top-1 on the digits validation split after a short fixed recipe."""
   tf_keras.utils.set_random_seed(seed)
   size = data['train'][0].shape[1]
-  model = factory.build_classifier(arch, digits.NUM_CLASSES, size)
+  model = builders.build_classifier(arch, digits.NUM_CLASSES, size)
   model.compile(
       optimizer=tf_keras.optimizers.AdamW(learning_rate=1e-3,
                                           weight_decay=0.05),

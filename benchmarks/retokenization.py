@@ -29,7 +29,7 @@ from asvit_tf import cli
 from asvit_tf import counting
 from asvit_tf import retokenization
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import tokenization
 from benchmarks import train_throughput
 
@@ -65,7 +65,7 @@ def benchmark(arch_text: str, image_size: int, batch_size: int,
               steps: int) -> Dict[str, Any]:
   """Per-stride cost and per-schedule savings as a JSON-ready dict."""
   arch = arch_lib.parse_arch(arch_text)
-  model = factory.build_classifier(arch, train_throughput.NUM_CLASSES,
+  model = builders.build_classifier(arch, train_throughput.NUM_CLASSES,
                                    image_size)
   macs, keras_macs, seconds = {}, {}, {}
   for stride in STRIDES:

@@ -28,13 +28,12 @@ from absl import flags
 import numpy as np
 
 from asvit_tf import cli
+from asvit_tf import counting
 from asvit_tf import errors
+from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.search import cost
-from asvit_tf.search import metric as metric_lib
+from asvit_tf.scaling import scaler as scaler_lib
 from asvit_tf.search import reinforce
-from asvit_tf.search import scaler as scaler_lib
-from asvit_tf.search import scaling
 
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.')
@@ -68,14 +67,9 @@ def time_search(metric: metric_lib.MetricFn) -> List[float]:
 
 
 def distinct_proxies(arch: arch_lib.ArchSpec) -> List[arch_lib.ArchSpec]:
-  """The archs one scaling step from `arch` measures, in candidate order."""
-  found = []
-  for candidate in scaling.candidates(arch):
-    if cost.count_params(candidate.arch) <= MAX_PARAMS:
-      proxy = scaling.proxy(candidate.arch)
-      if proxy not in found:
-        found.append(proxy)
-  return found
+  """The C/4 stand-ins one scaling step from `arch` measures, in order."""
+  return [c.measured for c in scaler_lib.candidates(arch)
+          if counting.arch_params(c.arch) <= MAX_PARAMS]
 
 
 def time_scaling_point(metric: metric_lib.MetricFn,
@@ -89,7 +83,7 @@ def time_scaling_point(metric: metric_lib.MetricFn,
     seconds.append(time.perf_counter() - start)
   per_measure = statistics.mean(seconds)
   return {'point': name, 'arch': arch_lib.format_arch(arch),
-          'params': cost.count_params(arch), 'measures_per_step': len(proxies),
+          'params': counting.arch_params(arch), 'measures_per_step': len(proxies),
           'seconds_per_measure': seconds,
           'seconds_per_step': per_measure * len(proxies)}
 
@@ -98,7 +92,7 @@ def extrapolate_scaling(points: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
   """Seconds of the run to 80 M along the nominal trajectory."""
   seed_arch, large = (arch_lib.parse_arch(n) for n in ('seed', 'large'))
   steps = sum(large.depths) - sum(seed_arch.depths)
-  start = cost.count_params(seed_arch)
+  start = counting.arch_params(seed_arch)
   trajectory = [start * (STOP_PARAMS / start) ** (k / steps)
                 for k in range(steps)]
   ordered = sorted(points, key=lambda p: p['params'])

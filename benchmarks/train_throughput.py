@@ -31,7 +31,7 @@ from official.vision.modeling import factory as mg_factory
 from asvit_tf import cli
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import attention
 
 BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.')
@@ -133,7 +133,7 @@ def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   size, batch, steps = IMAGE_SIZE.value, BATCH.value, STEPS.value
   peak = matmul_peak_flops()
-  asvit = factory.build_classifier(arch_lib.parse_arch('small'), NUM_CLASSES,
+  asvit = builders.build_classifier(arch_lib.parse_arch('small'), NUM_CLASSES,
                                    size)
   asvit_row = measure('As-ViT Small', asvit, batch, size, steps, peak)
   rows = [

@@ -17,12 +17,12 @@ from asvit_tf import errors
 from asvit_tf.complexity import curve
 from asvit_tf.complexity import initialization
 from asvit_tf.complexity import measurer as measurer_lib
+from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.complexity import ntk
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import normalization
-from asvit_tf.search import metric as metric_lib
 from asvit_tf.search import reinforce
 from tests.conftest import TINY_ARCH
 
@@ -35,7 +35,7 @@ def backbone64():
   """The tiny As-ViT backbone in float64, for exactness checks."""
   tf_keras.backend.set_floatx('float64')
   try:
-    model = factory.build_backbone(arch_lib.parse_arch(TINY_ARCH), SIZE)
+    model = builders.build_backbone(arch_lib.parse_arch(TINY_ARCH), SIZE)
   finally:
     tf_keras.backend.set_floatx('float32')
   initialization.reinitialize(model, 0)
@@ -143,7 +143,7 @@ def test_ntk_of_linear_network_is_scaled_gram_matrix():
 
 
 def test_ntk_equals_explicit_per_example_loop(tiny_arch):
-  model = factory.build_backbone(tiny_arch, SIZE)
+  model = builders.build_backbone(tiny_arch, SIZE)
   initialization.reinitialize(model, 5)
   images = tf.constant(np.random.default_rng(2).standard_normal(
       (4,) + SHAPE), tf.float32)
@@ -166,7 +166,7 @@ def test_ntk_equals_explicit_per_example_loop(tiny_arch):
 def test_ntk_parameters_are_the_authors_weights(tiny_arch):
   # SPEC section 2: every parameter named `weight`: kernels and LayerNorm
   # gammas, not biases or betas.
-  model = factory.build_backbone(tiny_arch, SIZE)
+  model = builders.build_backbone(tiny_arch, SIZE)
   names = [v.name for v in measurer_lib.ntk_variables(model, 'weights')]
   kernels = [v.name for v in measurer_lib.ntk_variables(model, 'kernels')]
   gammas = [n for n in names if n.endswith('gamma:0')]
@@ -184,7 +184,8 @@ def test_two_search_steps_share_circles_and_ntk_batches(monkeypatch):
   # SPEC section 2: the circles and NTK images are drawn once per run, one per
   # initialization index, and reused for every topology of the run.
   inputs = []
-  original_init = measurer_lib._Compiled.__init__  # pylint: disable=protected-access
+  compiled_type = measurer_lib._Compiled  # pylint: disable=protected-access
+  original_init = compiled_type.__init__
 
   def recording_init(self, arch, image_size, settings):
     original_init(self, arch, image_size, settings)
@@ -200,7 +201,7 @@ def test_two_search_steps_share_circles_and_ntk_batches(monkeypatch):
 
     self.velocity, self.ntk_matrix = record_velocity, record_ntk
 
-  monkeypatch.setattr(measurer_lib._Compiled, '__init__', recording_init)  # pylint: disable=protected-access
+  monkeypatch.setattr(compiled_type, '__init__', recording_init)
   metric = metric_lib.measurer_metric(SIZE, 'digits', repeats=2,
                                       ntk_batch_size=2, seed=0)
   search = reinforce.Search(reinforce.SearchConfig(steps=2, image_size=SIZE))
@@ -229,7 +230,7 @@ def test_bad_ntk_is_nan_or_inf_not_an_error():
 
 
 def test_reinitialize_draws_the_training_init_seeded(tiny_arch):
-  model = factory.build_backbone(tiny_arch, SIZE)
+  model = builders.build_backbone(tiny_arch, SIZE)
   initialization.reinitialize(model, 11)
   first = [v.numpy() for v in model.variables]
   initialization.reinitialize(model, 12)

@@ -6,7 +6,7 @@ import pytest
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from tests import conftest
 
 # SPEC section 1: the authors' PyTorch model at 224x224, 1000 classes.
@@ -57,7 +57,7 @@ def analytic_macs(spec: arch_lib.ArchSpec, size: int, classes: int) -> int:
                                   conftest.UNEVEN_ARCH, 'seed'])
 def test_counts_equal_the_analytic_count(text):
   spec = arch_lib.parse_arch(text)
-  model = factory.build_classifier(spec, 10, 64)
+  model = builders.build_classifier(spec, 10, 64)
   params = counting.count_params(model)
   assert params['total'] == analytic_params(spec, 10) == model.count_params()
   assert sum(params[g] for g in counting.GROUPS) == params['total']
@@ -69,7 +69,7 @@ def test_counts_equal_the_analytic_count(text):
 @pytest.mark.parametrize('preset', ['seed', 'small', 'base', 'large'])
 def test_presets_match_official_model_and_paper(preset):
   spec = arch_lib.parse_arch(preset)
-  model = factory.build_classifier(spec, 1000, 224)
+  model = builders.build_classifier(spec, 1000, 224)
   params = counting.count_params(model)['total']
   gmacs = counting.count_macs(model, 224, 224)['total'] / 1e9
   official_params, official_gmacs = OFFICIAL[preset]
@@ -85,7 +85,7 @@ def test_presets_match_official_model_and_paper(preset):
 
 
 def test_coarse_strides_cut_macs_by_the_token_count(tiny_arch):
-  model = factory.build_classifier(tiny_arch, 10, 128)
+  model = builders.build_classifier(tiny_arch, 10, 128)
   full = counting.count_macs(model, 128, 128)['total']
   model.backbone.stride = 16
   coarse = counting.count_macs(model, 128, 128)['total']

@@ -14,7 +14,7 @@ from official.modeling import hyperparams
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
-from asvit_tf.modeling import factory as asvit_factory
+from asvit_tf.modeling import builders
 from detection import synthetic_coco
 from detection import detector_cost
 from detection import registry_imports  # pylint: disable=unused-import
@@ -145,7 +145,7 @@ def test_two_training_steps_then_coco_evaluation(smoke):
 
 def test_backbone_loads_from_a_classification_checkpoint(smoke, tmp_path):
   params, _, _ = smoke
-  classifier = asvit_factory.build_classifier(
+  classifier = builders.build_classifier(
       arch_lib.parse_arch(TINY_ARCH), num_classes=10, image_size=64)
   # The layout of Model Garden's trainer: model, optimizer, global step and
   # the model's checkpoint_items ({'backbone': ...}) at the top level.

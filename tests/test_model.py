@@ -7,7 +7,7 @@ import tf_keras
 
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from asvit_tf.modeling import window_policy
 from asvit_tf.modeling.layers import attention
 from asvit_tf.modeling.layers import linear
@@ -18,7 +18,7 @@ from tests import conftest
 @pytest.mark.parametrize('preset', ['seed', 'small', 'base', 'large'])
 def test_presets_build_with_stage_feature_shapes(preset):
   spec = arch_lib.parse_arch(preset)
-  backbone = factory.build_backbone(spec, 64)
+  backbone = builders.build_backbone(spec, 64)
   features = backbone(tf.zeros([2, 64, 64, 3]))
   widths = [spec.stage_width(n) for n in range(1, 5)]
   expected = {'2': (2, 16, 16, widths[0]), '3': (2, 8, 8, widths[1]),
@@ -36,7 +36,7 @@ def test_dilation_follows_stride_as_in_section_4():
 
 
 def test_stride_change_changes_tokens_and_keeps_weights(tiny_arch):
-  model = factory.build_classifier(tiny_arch, 10, 128)
+  model = builders.build_classifier(tiny_arch, 10, 128)
   images = tf.random.stateless_uniform([2, 128, 128, 3], seed=(1, 2))
   before = [w.numpy().copy() for w in model.weights]
   logits_full = model(images).numpy()
@@ -56,39 +56,39 @@ def test_stride_change_changes_tokens_and_keeps_weights(tiny_arch):
 
 
 def test_odd_token_maps_from_coarse_strides(tiny_arch):
-  backbone = factory.build_backbone(tiny_arch, 224, stride=16)
+  backbone = builders.build_backbone(tiny_arch, 224, stride=16)
   features = backbone(tf.zeros([1, 224, 224, 3]))
   assert [features[k].shape[1] for k in '2345'] == [14, 7, 3, 1]
 
 
 def test_sizes_the_splits_do_not_divide_fail_clearly(tiny_arch):
   with pytest.raises(window_policy.WindowError) as error:
-    factory.build_backbone(tiny_arch, 68)
+    builders.build_backbone(tiny_arch, 68)
   message = str(error.value)
   assert 'stage 1' in message and '17' in message and 'S=2' in message
   spec = arch_lib.parse_arch(conftest.TINY_ARCH_2)
   with pytest.raises(window_policy.WindowError, match='stage 2 .* 6 .*S=4'):
-    factory.build_backbone(spec, 48)
+    builders.build_backbone(spec, 48)
   with pytest.raises(window_policy.WindowError, match='too small'):
-    factory.build_backbone(tiny_arch, 64, stride=16)
+    builders.build_backbone(tiny_arch, 64, stride=16)
 
 
 def test_stride_the_input_size_cannot_take_is_refused_before_tracing(
     tiny_arch):
-  backbone = factory.build_backbone(tiny_arch, 64)
+  backbone = builders.build_backbone(tiny_arch, 64)
   with pytest.raises(window_policy.WindowError,
                      match='64x64 is too small for stride 16'):
     backbone.stride = 16
   assert backbone.stride == 4 and backbone.patch_embed.dilation == 1
   with pytest.raises(window_policy.WindowError, match='stage 1 .* 9 .*S=2'):
-    factory.build_backbone(tiny_arch, 72).check_stride(8)
+    builders.build_backbone(tiny_arch, 72).check_stride(8)
   backbone.stride = 8
   assert backbone(tf.zeros([1, 64, 64, 3]))['2'].shape[1] == 8
 
 
 def test_window_policy_keeps_window_side_and_pads(tiny_arch):
   """At 5x the reference size, windows keep their reference side."""
-  backbone = factory.build_backbone(tiny_arch, 320, window_policy_name='window',
+  backbone = builders.build_backbone(tiny_arch, 320, window_policy_name='window',
                                     window_reference_size=64)
   # Reference 64: stage-1 map 16, splits 2 -> window side 8 tokens.
   windows = backbone.stage_windows(320, 320)
@@ -116,11 +116,11 @@ def test_window_padding_leaves_real_tokens_of_a_global_window_unchanged():
 
 
 def test_checkpoint_and_saved_model_round_trip(tiny_arch, tmp_path):
-  model = factory.build_classifier(tiny_arch, 10, 64)
+  model = builders.build_classifier(tiny_arch, 10, 64)
   images = tf.random.stateless_uniform([2, 64, 64, 3], seed=(5, 6))
   expected = model(images).numpy()
   path = tf.train.Checkpoint(model=model).save(str(tmp_path / 'ckpt'))
-  fresh = factory.build_classifier(tiny_arch, 10, 64)
+  fresh = builders.build_classifier(tiny_arch, 10, 64)
   assert not np.allclose(fresh(images).numpy(), expected)
   tf.train.Checkpoint(model=fresh).restore(path).assert_consumed()
   np.testing.assert_allclose(fresh(images).numpy(), expected, atol=1e-6)
@@ -135,7 +135,7 @@ def test_checkpoint_and_saved_model_round_trip(tiny_arch, tmp_path):
 
 
 def test_keras_config_round_trip(tiny_arch):
-  backbone = factory.build_backbone(tiny_arch, 64, drop_path_rate=0.2)
+  backbone = builders.build_backbone(tiny_arch, 64, drop_path_rate=0.2)
   clone = backbone_lib.AsViTBackbone.from_config(backbone.get_config())
   assert clone.arch == tiny_arch
   assert clone.get_config() == backbone.get_config()
@@ -144,7 +144,7 @@ def test_keras_config_round_trip(tiny_arch):
 def test_drop_path_rises_linearly_and_only_acts_in_training(tiny_arch):
   assert backbone_lib.drop_path_rates((1, 1, 2, 1), 0.2) == pytest.approx(
       (0.0, 0.05, 0.1, 0.15, 0.2))
-  model = factory.build_classifier(
+  model = builders.build_classifier(
       tiny_arch.with_depths((2, 1, 1, 1)), 10, 64, drop_path_rate=0.5)
   images = tf.random.stateless_uniform([4, 64, 64, 3], seed=(7, 8))
   np.testing.assert_allclose(model(images, training=False).numpy(),
@@ -223,7 +223,7 @@ def test_linear_kernels_are_the_authors_normal_not_a_two_sigma_cut():
 def test_stage_widths_not_divisible_by_heads_build_and_train_a_step():
   # The authors' attention: heads width // heads wide, projected back.
   spec = arch_lib.parse_arch(conftest.UNEVEN_ARCH)
-  model = factory.build_classifier(spec, 10, 32)
+  model = builders.build_classifier(spec, 10, 32)
   attn = model.backbone.stage_blocks[0][0].attn
   assert (attn.num_heads, attn.head_dim, attn.inner_dim) == (2, 4, 8)
   assert attn.qkv.kernel.shape == (9, 24) and attn.proj.kernel.shape == (8, 9)

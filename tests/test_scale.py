@@ -8,13 +8,10 @@ import pytest
 
 from asvit_tf import complexity
 from asvit_tf import counting
+from asvit_tf import job as job_lib
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
-from asvit_tf.search import cost
-from asvit_tf.search import scale_job
-from asvit_tf.search import scaler as scaler_lib
-from asvit_tf.search import scaling
-from asvit_tf.search import state as state_lib
+from asvit_tf.modeling import builders
+from asvit_tf.scaling import scaler as scaler_lib
 from tests import conftest
 
 SEED = arch_lib.parse_arch('seed')
@@ -24,9 +21,9 @@ SEED = arch_lib.parse_arch('seed')
                                   conftest.UNEVEN_ARCH])
 def test_closed_form_costs_equal_the_built_model(text):
   arch = arch_lib.parse_arch(text)
-  model = factory.build_classifier(arch, 10, 64)
-  assert cost.count_params(arch, 10) == counting.count_params(model)['total']
-  assert cost.count_macs(arch, 64, 10) == counting.count_macs(
+  model = builders.build_classifier(arch, 10, 64)
+  assert counting.arch_params(arch, 10) == counting.count_params(model)['total']
+  assert counting.arch_macs(arch, 64, 10) == counting.count_macs(
       model, 64, 64)['total']
 
 
@@ -36,27 +33,28 @@ def test_closed_form_costs_match_the_official_family():
               'base': (52.26, 8.75), 'large': (87.58, 22.36)}
   for name, (params, gmacs) in official.items():
     arch = arch_lib.parse_arch(name)
-    assert round(cost.count_params(arch) / 1e6, 2) == params
-    assert round(cost.count_macs(arch, 224) / 1e9, 2) == gmacs
+    assert round(counting.arch_params(arch) / 1e6, 2) == params
+    assert round(counting.arch_macs(arch, 224) / 1e9, 2) == gmacs
 
 
 def test_widths_grow_the_stand_in_with_pythons_rounding():
   # SPEC section 4: round(c * (1 + r)) on c = C/4, half to even, a width
   # equal to the previous one dropped.
-  assert scaling.grown_widths(8) == [(0.05, 8), (0.10, 9), (0.20, 10)]
-  assert [w for _, w in scaling.grown_widths(10)] == [10, 11, 12]  # 10.5 -> 10
-  assert [w for _, w in scaling.grown_widths(30)] == [32, 33, 34, 36]  # 31.5
-  assert [w for _, w in scaling.grown_widths(35)] == [37, 38, 40, 42]  # 36.75
-  assert scaling.measured_width(SEED, scaling.PROXY_DIVISOR) == 8
+  assert scaler_lib.grown_widths(8) == [(0.05, 8), (0.10, 9), (0.20, 10)]
+  # 10.5 -> 10 and 38.5 -> 38 (half to even).
+  assert [w for _, w in scaler_lib.grown_widths(10)] == [10, 11, 12]
+  assert [w for _, w in scaler_lib.grown_widths(30)] == [32, 33, 34, 36]  # 31.5
+  assert [w for _, w in scaler_lib.grown_widths(35)] == [37, 38, 40, 42]
+  assert scaler_lib.measured_width(SEED, scaler_lib.PROXY_DIVISOR) == 8
   with pytest.raises(arch_lib.ArchError, match='C=30 is not a multiple of 4'):
-    scaling.measured_width(SEED.replace(width=30), 4)
+    scaler_lib.measured_width(SEED.replace(width=30), 4)
   with pytest.raises(arch_lib.ArchError,
                      match='stand-in of 4 channels.*C >= 32 for 64 heads'):
-    scaling.measured_width(SEED.replace(heads=64, width=16), 4)
+    scaler_lib.measured_width(SEED.replace(heads=64, width=16), 4)
 
 
 def test_candidates_at_c32_are_measured_at_8_9_and_10_channels():
-  found = scaling.candidates(SEED)
+  found = scaler_lib.candidates(SEED)
   # c = 8: widths 8, 9, 9, 10; the second 9 is dropped in every stage.
   assert len(found) == 12
   assert [(c.stage, c.arch.width, c.measured.width) for c in found[:3]] == [
@@ -67,8 +65,8 @@ def test_candidates_at_c32_are_measured_at_8_9_and_10_channels():
     assert list(c.arch.depths) == expected
     assert c.measured == c.arch.replace(width=c.arch.width // 4)
   wide = arch_lib.parse_arch('8,2,3|4,1,2|4,1,4|4,1,6|32,100')
-  assert len(scaling.candidates(wide)) == 16
-  direct = scaling.candidates(SEED, divisor=1)
+  assert len(scaler_lib.candidates(wide)) == 16
+  direct = scaler_lib.candidates(SEED, divisor=1)
   assert [c.arch.width for c in direct[:4]] == [34, 35, 37, 38]
   assert all(c.measured == c.arch for c in direct)
 
@@ -77,31 +75,31 @@ def test_stand_ins_of_8_9_and_10_channels_measure_differently():
   measurer = complexity.Measurer(32, repeats=1, settings=complexity.Settings(
       ntk_batch_size=2))
   values = [measurer.measure(c.measured, ('length_distortion',))[
-      'length_distortion'].mean for c in scaling.candidates(SEED)[:3]]
+      'length_distortion'].mean for c in scaler_lib.candidates(SEED)[:3]]
   assert len(set(values)) == 3 and all(v > 0 for v in values)
 
 
 def test_rank_sum_picks_the_best_trade_off():
   # L_E descending, kappa ascending; equal values share a dense rank.
-  chosen = scaling.select([5.0, 5.0, 4.0, 3.0], [2.0, 1.0, 1.0, 3.0])
+  chosen = scaler_lib.select([5.0, 5.0, 4.0, 3.0], [2.0, 1.0, 1.0, 3.0])
   assert chosen.length_ranks == (1, 1, 2, 3)
   assert chosen.kappa_ranks == (2, 1, 1, 3)
   assert chosen.index == 1 and chosen.tie_break is None
-  assert scaling.select([3.0, 2.0, 1.0], [1.0, 2.0, 3.0]).index == 0
+  assert scaler_lib.select([3.0, 2.0, 1.0], [1.0, 2.0, 3.0]).index == 0
 
 
 def test_ties_follow_the_metric_with_the_larger_relative_range():
   lengths = [10.0, 1.0, 5.0]  # relative range 0.9
-  narrow = scaling.select(lengths, [2.0, 1.0, 1.5])  # 0.5
+  narrow = scaler_lib.select(lengths, [2.0, 1.0, 1.5])  # 0.5
   assert narrow.tie_break == 'length_distortion' and narrow.index == 0
-  wide = scaling.select(lengths, [200.0, 1.0, 100.0])  # 0.995
+  wide = scaler_lib.select(lengths, [200.0, 1.0, 100.0])  # 0.995
   assert wide.tie_break == 'ntk' and wide.index == 1
   # Equal everything: the first candidate.
-  assert scaling.select([1.0, 1.0], [1.0, 1.0]).index == 0
+  assert scaler_lib.select([1.0, 1.0], [1.0, 1.0]).index == 0
 
 
 def test_a_bad_ntk_ranks_last():
-  chosen = scaling.select([2.0, 1.0, 0.5], [math.nan, 5.0, 6.0])
+  chosen = scaler_lib.select([2.0, 1.0, 0.5], [math.nan, 5.0, 6.0])
   assert chosen.kappa_ranks == (3, 1, 2)
   assert chosen.index == 1
 
@@ -120,8 +118,8 @@ def run_scale(model_dir, metric, **changes):
   config = scaler_lib.ScaleConfig(image_size=32, **changes)
   settings = dict(config.__dict__)
   stream = io.StringIO()
-  result = scale_job.run(config, lambda: metric, str(model_dir), settings,
-                         stream)
+  result = job_lib.run(str(model_dir), scaler_lib.Scaler, config, settings,
+                       lambda: metric, stream)
   return result, stream.getvalue()
 
 
@@ -191,5 +189,5 @@ def test_resume_inside_a_step_equals_an_uninterrupted_run(tmp_path):
       for s in whole['steps'])
   assert len(resumed_calls) == whole_calls - 13
   assert without_times(resumed) == without_times(whole)
-  with pytest.raises(state_lib.StateError, match='use_proxy=False'):
+  with pytest.raises(job_lib.StateError, match='use_proxy=False'):
     run_scale(tmp_path / 'cut', metric, stop_params=6_000_000)

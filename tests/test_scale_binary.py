@@ -9,7 +9,7 @@ def test_scale_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
   # Only "+1 block in stage 1 at C=32" (2.330 M) fits under 2.34 M, and it
   # reaches the 2.33 M budget: one step, one measured proxy (C=8).
   result = subprocess.run(
-      [sys.executable, '-m', 'asvit_tf.scale', f'--model_dir={tmp_path}',
+      [sys.executable, '-m', 'asvit_tf.scaling', f'--model_dir={tmp_path}',
        '--arch=seed', '--image_size=32', '--repeats=1', '--ntk_batch_size=2',
        '--stop_params_m=2.33', '--max_params_m=2.34'],
       capture_output=True, text=True, timeout=300, check=False)

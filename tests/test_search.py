@@ -7,14 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from asvit_tf import job as job_lib
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.search import adam as adam_lib
 from asvit_tf.search import policy as policy_lib
 from asvit_tf.search import reinforce
-from asvit_tf.search import reward as reward_lib
-from asvit_tf.search import search_job
 from asvit_tf.search import space
-from asvit_tf.search import state as state_lib
 
 
 def test_space_has_13_dimensions_and_the_paper_entropy():
@@ -55,7 +52,7 @@ def test_sampling_follows_the_probabilities():
 
 def test_adam_matches_the_textbook_update():
   params = [np.array([1.0, -2.0])]
-  adam = adam_lib.Adam.zeros_like(params, 0.08)
+  adam = policy_lib.Adam.zeros_like(params, 0.08)
   for g in ([0.5, -1.0], [0.1, 0.3]):
     adam.step(params, [np.array(g)])
   # Two steps by hand, eps negligible.
@@ -69,28 +66,28 @@ def test_adam_matches_the_textbook_update():
 
 
 def test_reward_is_the_normalized_change_of_each_metric():
-  assert reward_lib.reward([5.0], [3.0]) == 0.0
+  assert reinforce.step_reward([5.0], [3.0]) == 0.0
   lengths, kappas = [1.0, 3.0, 2.0], [10.0, 40.0, 20.0]
   expected = (2.0 - 3.0) / (2.0 + 1e-6) - (20.0 - 40.0) / (30.0 + 1e-6)
-  assert reward_lib.reward(lengths, kappas) == pytest.approx(expected)
+  assert reinforce.step_reward(lengths, kappas) == pytest.approx(expected)
   # Only the last `window` values set the range.
   values = [100.0] + [1.0, 2.0] * 10 + [3.0]
-  assert reward_lib.normalized_change(values, window=20) == pytest.approx(
+  assert reinforce.normalized_change(values, window=20) == pytest.approx(
       1.0 / (2.0 + 1e-6))
 
 
 def test_bad_ntk_counts_as_the_worst_seen():
   kappas = [10.0, 50.0, math.nan]
-  assert reward_lib.effective_values(kappas, False) == [10.0, 50.0, 50.0]
+  assert reinforce.effective_values(kappas, False) == [10.0, 50.0, 50.0]
   # A later, larger value widens the worst case of the earlier bad entry.
-  assert reward_lib.effective_values(kappas + [80.0], False)[2] == 80.0
-  assert reward_lib.effective_values([1.0, math.inf], True) == [1.0, 1.0]
-  assert reward_lib.reward([1.0, 2.0], [math.nan, math.nan]) == pytest.approx(
+  assert reinforce.effective_values(kappas + [80.0], False)[2] == 80.0
+  assert reinforce.effective_values([1.0, math.inf], True) == [1.0, 1.0]
+  assert reinforce.step_reward([1.0, 2.0], [math.nan, math.nan]) == pytest.approx(
       1.0 / (1.0 + 1e-6))
 
 
 def test_moving_average_baseline_is_bias_corrected():
-  baseline = reward_lib.MovingAverage(0.9)
+  baseline = reinforce.MovingAverage(0.9)
   baseline.update(2.0)
   assert baseline.value == pytest.approx(2.0)
   baseline.update(0.0)
@@ -108,8 +105,8 @@ def run_search(model_dir, steps=60, seed=0, metric=rewarded_metric):
   config = reinforce.SearchConfig(steps=steps, seed=seed, image_size=32)
   settings = {'steps': steps, 'seed': seed}
   stream = io.StringIO()
-  result = search_job.run(config, lambda: metric, str(model_dir), settings,
-                          stream)
+  result = job_lib.run(str(model_dir), reinforce.Search, config, settings,
+                       lambda: metric, stream)
   return result, stream.getvalue()
 
 
@@ -169,14 +166,14 @@ def test_resume_from_any_step_equals_an_uninterrupted_run(tmp_path):
 
 def test_other_flags_on_an_existing_run_are_refused(tmp_path):
   run_search(tmp_path, steps=3, seed=0)
-  with pytest.raises(state_lib.StateError, match=r'seed=0 \(now 1\)'):
+  with pytest.raises(job_lib.StateError, match=r'seed=0 \(now 1\)'):
     run_search(tmp_path, steps=3, seed=1)
-  with pytest.raises(state_lib.StateError, match=r'steps=3 \(now 4\)'):
+  with pytest.raises(job_lib.StateError, match=r'steps=3 \(now 4\)'):
     run_search(tmp_path, steps=4, seed=0)
 
 
 def test_metrics_are_rounded_to_significant_digits():
-  from asvit_tf.search import metric  # pylint: disable=g-import-not-at-top
+  from asvit_tf.complexity import metric  # pylint: disable=g-import-not-at-top
   # Two values seen for one (arch, seed) after different process histories.
   assert (metric.significant(0.038401427389464504) ==
           metric.significant(0.03840142737994813) == 0.038401)

@@ -18,7 +18,8 @@ from tests import test_search
 # A search whose metric is contrived and slow enough to be killed mid-run.
 _WORKER = '''
 import io, sys, time
-from asvit_tf.search import reinforce, search_job
+from asvit_tf import job as job_lib
+from asvit_tf.search import reinforce
 from tests import test_search
 
 def slow_metric(arch, seed):
@@ -26,8 +27,8 @@ def slow_metric(arch, seed):
   return test_search.rewarded_metric(arch, seed)
 
 config = reinforce.SearchConfig(steps=12, seed=7, image_size=32)
-search_job.run(config, lambda: slow_metric, sys.argv[1],
-               {'steps': 12, 'seed': 7}, io.StringIO())
+job_lib.run(sys.argv[1], reinforce.Search, config, {'steps': 12, 'seed': 7},
+            lambda: slow_metric, io.StringIO())
 '''
 
 
@@ -58,13 +59,13 @@ def call_main(module, argv):
      'is not a folder'),
     ('asvit_tf.search.__main__', ['--model_dir={dir}', '--image_size=32',
                                   '--data=imagenet'], 'is not recognised'),
-    ('asvit_tf.scale', ['--model_dir={dir}', '--arch=8,2,3|4,1,2|4,1,4|32'],
+    ('asvit_tf.scaling', ['--model_dir={dir}', '--arch=8,2,3|4,1,2|4,1,4|32'],
      'has 4 "|"-separated parts'),
-    ('asvit_tf.scale', ['--model_dir={dir}', '--stop_params_m=120'],
+    ('asvit_tf.scaling', ['--model_dir={dir}', '--stop_params_m=120'],
      '0 < stop_params_m <= max_params_m'),
-    ('asvit_tf.scale', ['--model_dir={dir}', '--arch=seed',
+    ('asvit_tf.scaling', ['--model_dir={dir}', '--arch=seed',
                         '--image_size=36'], '--image_size=36 does not fit'),
-    ('asvit_tf.scale', ['--model_dir={dir}', '--image_size=32',
+    ('asvit_tf.scaling', ['--model_dir={dir}', '--image_size=32',
                         '--data=tfrecord:{dir}/none-*.tfrecord'],
      'no file matches'),
 ])

@@ -28,7 +28,7 @@ from asvit_tf.complexity import ntk as ntk_lib
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import normalization
 
 # Built models kept at once; a search measures each architecture few times.
@@ -88,7 +88,7 @@ class _Compiled:
 
   def __init__(self, arch: arch_lib.ArchSpec, image_size: int,
                settings: settings_lib.Settings):
-    self.model = factory.build_backbone(arch, image_size)
+    self.model = builders.build_backbone(arch, image_size)
     image = tf.TensorSpec([image_size, image_size, 3], tf.float32)
     circle = (tf.TensorSpec([settings.num_thetas], tf.float32), image, image,
               tf.TensorSpec([], tf.float32))

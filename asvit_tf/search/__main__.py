@@ -15,10 +15,9 @@ from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import errors
-from asvit_tf.search import common_flags
-from asvit_tf.search import progress
+from asvit_tf import job as job_lib
+from asvit_tf import job_flags
 from asvit_tf.search import reinforce
-from asvit_tf.search import search_job
 from asvit_tf.search import space
 
 _STEPS = flags.DEFINE_integer('steps', 500, 'REINFORCE steps (paper: 500).')
@@ -34,17 +33,17 @@ _REWARD_WINDOW = flags.DEFINE_integer(
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  common_flags.positive('steps', _STEPS.value)
-  common_flags.positive('reward_window', _REWARD_WINDOW.value)
+  job_flags.positive('steps', _STEPS.value)
+  job_flags.positive('reward_window', _REWARD_WINDOW.value)
   if not 0 <= _BASELINE_MOMENTUM.value < 1:
     raise errors.UsageError(f'--baseline_momentum={_BASELINE_MOMENTUM.value}; '
                             'allowed: 0 <= momentum < 1')
   if _LEARNING_RATE.value <= 0:
     raise errors.UsageError(f'--learning_rate={_LEARNING_RATE.value}; '
                             'allowed: a positive number')
-  progress.quiet_tensorflow()
-  settings = common_flags.metric_settings()
-  common_flags.check_image_size(space.finest_splits_arch(),
+  job_lib.quiet_tensorflow()
+  settings = job_flags.metric_settings()
+  job_flags.check_image_size(space.finest_splits_arch(),
                                 settings['image_size'])
   config = reinforce.SearchConfig(
       steps=_STEPS.value, learning_rate=_LEARNING_RATE.value,
@@ -52,8 +51,8 @@ def main(argv: List[str]) -> None:
       reward_window=_REWARD_WINDOW.value, seed=settings['seed'],
       image_size=settings['image_size'])
   settings.update(dataclasses.asdict(config))
-  search_job.run(config, common_flags.build_metric, common_flags.model_dir(),
-                 settings)
+  job_lib.run(job_flags.model_dir(), reinforce.Search, config, settings,
+              job_flags.build_metric)
 
 
 def run() -> None:

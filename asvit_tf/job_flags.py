@@ -1,4 +1,4 @@
-"""Flags shared by `python -m asvit_tf.search` and `python -m asvit_tf.scale`,
+"""Flags shared by `python -m asvit_tf.search` and `python -m asvit_tf.scaling`,
 and the checks that turn bad values into one-line errors."""
 
 import os
@@ -7,11 +7,11 @@ from typing import Any, Dict
 from absl import flags
 
 from asvit_tf import errors
+from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import window_policy
-from asvit_tf.search import metric as metric_lib
 
 MODEL_DIR = flags.DEFINE_string(
     'model_dir', None, 'Directory for the state, results, plots and '

@@ -1,6 +1,6 @@
 """Training-free auto-scaling (Algorithm 2) of a seed topology, resumable.
 
-  python -m asvit_tf.scale --arch=seed --model_dir=/tmp/scale \\
+  python -m asvit_tf.scaling --arch=seed --model_dir=/tmp/scale \\
       --image_size=224 --stop_params_m=80 --max_params_m=110
 
 Writes scale_state.json (every measured candidate), scale_result.json (the
@@ -16,12 +16,10 @@ from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import errors
+from asvit_tf import job as job_lib
+from asvit_tf import job_flags
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.search import common_flags
-from asvit_tf.search import progress
-from asvit_tf.search import scale_job
-from asvit_tf.search import scaler as scaler_lib
-from asvit_tf.search import scaling
+from asvit_tf.scaling import scaler as scaler_lib
 
 _ARCH = flags.DEFINE_string(
     'arch', 'seed', 'Seed topology: a preset or "K,S,E[,L]|...|heads[,C]"; '
@@ -48,20 +46,20 @@ def main(argv: List[str]) -> None:
     raise errors.UsageError(
         f'--stop_params_m={_STOP_PARAMS_M.value} and --max_params_m='
         f'{_MAX_PARAMS_M.value}; allowed: 0 < stop_params_m <= max_params_m')
-  common_flags.positive('num_classes', _NUM_CLASSES.value)
-  progress.quiet_tensorflow()
-  settings = common_flags.metric_settings()
-  common_flags.check_image_size(arch, settings['image_size'])
+  job_flags.positive('num_classes', _NUM_CLASSES.value)
+  job_lib.quiet_tensorflow()
+  settings = job_flags.metric_settings()
+  job_flags.check_image_size(arch, settings['image_size'])
   config = scaler_lib.ScaleConfig(
       arch=arch_lib.format_arch(arch),
       stop_params=int(round(_STOP_PARAMS_M.value * 1e6)),
       max_params=int(round(_MAX_PARAMS_M.value * 1e6)),
       use_proxy=_PROXY.value, num_classes=_NUM_CLASSES.value,
       seed=settings['seed'], image_size=settings['image_size'])
-  scaling.measured_width(arch, config.divisor)
+  scaler_lib.measured_width(arch, config.divisor)
   settings.update(dataclasses.asdict(config))
-  scale_job.run(config, common_flags.build_metric, common_flags.model_dir(),
-                settings)
+  job_lib.run(job_flags.model_dir(), scaler_lib.Scaler, config, settings,
+              job_flags.build_metric)
 
 
 def run() -> None:
