@@ -26,11 +26,10 @@ from asvit_tf import report as report_lib
 from asvit_tf.data import digits
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
+import official_configs
 
 STAGES = (report_lib.SEARCH_DIR, report_lib.SCALE_DIR, report_lib.TRAIN_DIR)
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMOKE_CONFIG = os.path.join(REPO_ROOT, 'official_configs',
-                            'asvit_smoke_digits_cpu.yaml')
+SMOKE_CONFIG = official_configs.path('asvit_smoke_digits_cpu.yaml')
 
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None,
                                   'Where every stage and the report go.')

@@ -1,0 +1,32 @@
+"""A plain (non-editable) install carries the experiment YAMLs with it."""
+
+import glob
+import os
+import subprocess
+import sys
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
+    tmp_path):
+  subprocess.run(
+      [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+       '--no-build-isolation', '-w', str(tmp_path / 'wheel'), ROOT],
+      check=True, capture_output=True, timeout=300)
+  wheel, = glob.glob(str(tmp_path / 'wheel' / '*.whl'))
+  shipped = set(zipfile.ZipFile(wheel).namelist())
+  yamls = {f'official_configs/{os.path.basename(p)}'
+           for p in glob.glob(os.path.join(ROOT, 'official_configs', '*.yaml'))}
+  assert yamls and yamls <= shipped
+  site = tmp_path / 'site'
+  zipfile.ZipFile(wheel).extractall(site)  # what pip install puts in place
+  found = subprocess.run(
+      [sys.executable, '-c', 'import official_configs; '
+       'print(official_configs.path("asvit_smoke_digits_cpu.yaml"))'],
+      cwd='/', env={**os.environ, 'PYTHONPATH': str(site)},
+      capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+  assert found == str(site / 'official_configs' /
+                      'asvit_smoke_digits_cpu.yaml')
+  assert os.path.isfile(found)
