@@ -1,6 +1,6 @@
 """Seconds and peak memory of the training-free metrics per topology.
 
-  python benchmarks/complexity_speed.py [--format=json]
+  python -m benchmarks.complexity_speed [--format=json]
 
 Seed topology at 224x224, 10 thetas, 5 initializations, NTK batch 16 (SPEC
 section 2). Each metric runs in a fresh subprocess: the first call (build and

@@ -6,7 +6,7 @@ curvature and the NTK condition number at initialization, and prints the
 Kendall tau of each against accuracy with a bootstrap confidence interval,
 next to the paper's (ImageNet, 87 topologies, 300 epochs).
 
-  python benchmarks/complexity_study.py [--num_topologies=32] [--format=json]
+  python -m benchmarks.complexity_study [--num_topologies=32] [--format=json]
 """
 
 import json

@@ -14,7 +14,7 @@ with the real metrics (asvit_tf.complexity):
   beyond the seed's four (each step adds exactly one block), each step timed
   by log-log interpolation between the sampled points.
 
-  python benchmarks/search_speed.py [--format=json]
+  python -m benchmarks.search_speed [--format=json]
 """
 
 import json

@@ -299,7 +299,7 @@ class Scaler(job_lib.Algorithm):
     previous = self.series()[-2]['width']
     reporter.line(
         f'step {record["step"]} | params {record["params"] / 1e6:.2f}M of '
-        f'{self.config.stop_params / 1e6:.0f}M | ETA '
+        f'{self.config.stop_params / 1e6:g}M | ETA '
         f'{job_lib.format_duration(left)} | +1 block stage '
         f'{record["stage"]}, C {previous} -> {record["width"]} | L_E '
         f'{job_lib.format_number(record["l_e"])} | NTK '
