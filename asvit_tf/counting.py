@@ -1,7 +1,6 @@
 """Parameter and multiply-accumulate counts, read off the model itself.
 
-The paper's "FLOPs" are multiply-accumulates (SPEC section 1). MACs are
-counted from the traced graph: every MatMul, BatchMatMul, Conv2D and Einsum
+The paper's "FLOPs" are multiply-accumulates (Table 5). MACs are counted from the traced graph: every MatMul, BatchMatMul, Conv2D and Einsum
 contributes the product of its output size and its contraction length, so the
 count follows whatever the layers really compute (windows, strides, padding).
 Element-wise work (LayerNorm, softmax, GELU) is not counted, as in the paper's

@@ -1,8 +1,8 @@
 """Progressive elastic re-tokenization: the phase schedule (Sec. 4, Table 6).
 
 Training runs through phases at a coarse stage-1 stride (16, then 8) and ends
-at full resolution (stride 4); the dilation follows the stride (SPEC section
-5, `tokenization.dilation_for_stride`). A phase is looked up from the global
+at full resolution (stride 4); the dilation follows the stride (docs/design.md
+section 5, `tokenization.dilation_for_stride`). A phase is looked up from the global
 step alone, so a run resumed from a checkpoint continues in the phase of its
 step.
 """

@@ -1,7 +1,7 @@
 """Experiment `cascadercnn_asvit_coco`: As-ViT Cascade Mask R-CNN (Sec. 5.3).
 
-Paper recipe (Sec. 5.3, Appendix A; SPEC section 6): Cascade Mask R-CNN,
-1024x1024 input, AdamW with learning rate 1e-3 and weight decay 1e-4, batch
+Paper recipe (Sec. 5.3, Appendix A; docs/design.md section 6): Cascade Mask
+R-CNN, 1024x1024 input, AdamW with learning rate 1e-3 and weight decay 1e-4, batch
 256, 36 epochs, stochastic depth, backbone initialised from an ImageNet
 classification checkpoint. The cascade follows Model Garden's `cascadercnn_*`
 experiments: three box heads trained at IoU 0.5, 0.6, 0.7 with class-agnostic

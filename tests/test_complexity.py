@@ -1,7 +1,7 @@
 """Training-free complexity metrics: exactness against independent computations.
 
-Sec. 3.2-3.3, SPEC section 2. Curve metrics are checked against reverse-mode
-Jacobians, central finite differences and the closed forms of a linear
+Sec. 3.2-3.3, docs/design.md section 2. Curve metrics are checked against
+reverse-mode Jacobians, central finite differences and the closed forms of a linear
 network's ellipse; the NTK against an explicit per-example loop and a linear
 network's closed form.
 """
@@ -164,8 +164,8 @@ def test_ntk_equals_explicit_per_example_loop(tiny_arch):
 
 
 def test_ntk_parameters_are_the_authors_weights(tiny_arch):
-  # SPEC section 2: every parameter named `weight`: kernels and LayerNorm
-  # gammas, not biases or betas.
+  # docs/design.md section 2: every parameter named `weight`: kernels and
+  # LayerNorm gammas, not biases or betas.
   model = builders.build_backbone(tiny_arch, SIZE)
   names = [v.name for v in measurer_lib.ntk_variables(model, 'weights')]
   kernels = [v.name for v in measurer_lib.ntk_variables(model, 'kernels')]
@@ -181,8 +181,8 @@ def test_ntk_parameters_are_the_authors_weights(tiny_arch):
 
 
 def test_two_search_steps_share_circles_and_ntk_batches(monkeypatch):
-  # SPEC section 2: the circles and NTK images are drawn once per run, one per
-  # initialization index, and reused for every topology of the run.
+  # docs/design.md section 2: the circles and NTK images are drawn once per
+  # run, one per initialization index, and reused for every topology.
   inputs = []
   compiled_type = measurer_lib._Compiled  # pylint: disable=protected-access
   original_init = compiled_type.__init__

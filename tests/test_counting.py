@@ -9,13 +9,13 @@ from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
 from tests import conftest
 
-# SPEC section 1: the authors' PyTorch model at 224x224, 1000 classes.
+# docs/design.md section 1: the authors' PyTorch model at 224x224, 1000 classes.
 OFFICIAL = {'seed': (2.32e6, 0.49), 'small': (28.78e6, 5.13),
             'base': (52.26e6, 8.75), 'large': (87.58e6, 22.36)}
 
 
 def analytic_params(spec: arch_lib.ArchSpec, classes: int) -> int:
-  """Parameters from the layer shapes of SPEC section 1."""
+  """Parameters from the layer shapes of docs/design.md section 1."""
   widths = [spec.stage_width(n) for n in range(1, 5)]
   k1 = spec.stages[0].kernel
   total = k1 * k1 * 3 * widths[0] + widths[0] + 2 * widths[0]
@@ -78,7 +78,8 @@ def test_presets_match_official_model_and_paper(preset):
   paper_params, paper_gmacs = arch_lib.PAPER_COST[preset]
   assert gmacs == pytest.approx(paper_gmacs, rel=0.04)
   if preset == 'seed':
-    # The paper prints 2.4 M; the authors' model has 2.32 M (SPEC table).
+    # The paper prints 2.4 M; the authors' model has 2.32 M (docs/design.md
+    # section 1).
     assert round(params / 1e6, 1) == 2.3
   else:
     assert params / 1e6 == pytest.approx(paper_params, rel=0.015)

@@ -207,8 +207,8 @@ def test_attention_gradient_equals_autodiff_of_the_plain_formula():
 
 
 def test_linear_kernels_are_the_authors_normal_not_a_two_sigma_cut():
-  # SPEC section 1: timm's trunc_normal_(std=.02) cuts at +-2 absolute, in
-  # effect N(0, 0.02^2); a cut at 2 standard deviations has std 0.0176.
+  # docs/design.md section 1: timm's trunc_normal_(std=.02) cuts at +-2
+  # absolute, in effect N(0, 0.02^2); a cut at 2 standard deviations has std 0.0176.
   tf_keras.utils.set_random_seed(0)
   layer = linear.linear(1024, 'wide')
   layer.build((None, 2048))

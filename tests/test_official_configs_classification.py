@@ -1,5 +1,5 @@
 """The classification YAMLs in official_configs/ load, validate and hold the
-paper's numbers (SPEC sections 5 and 6)."""
+paper's numbers (docs/design.md sections 5 and 6)."""
 
 import glob
 import os

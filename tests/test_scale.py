@@ -28,7 +28,7 @@ def test_closed_form_costs_equal_the_built_model(text):
 
 
 def test_closed_form_costs_match_the_official_family():
-  # SPEC section 1: the authors' PyTorch model at 224, 1000 classes.
+  # docs/design.md section 1: the authors' PyTorch model at 224, 1000 classes.
   official = {'seed': (2.32, 0.49), 'small': (28.78, 5.13),
               'base': (52.26, 8.75), 'large': (87.58, 22.36)}
   for name, (params, gmacs) in official.items():
@@ -38,8 +38,8 @@ def test_closed_form_costs_match_the_official_family():
 
 
 def test_widths_grow_the_stand_in_with_pythons_rounding():
-  # SPEC section 4: round(c * (1 + r)) on c = C/4, half to even, a width
-  # equal to the previous one dropped.
+  # docs/design.md section 4: round(c * (1 + r)) on c = C/4, half to even,
+  # a width equal to the previous one dropped.
   assert scaler_lib.grown_widths(8) == [(0.05, 8), (0.10, 9), (0.20, 10)]
   # 10.5 -> 10 and 38.5 -> 38 (half to even).
   assert [w for _, w in scaler_lib.grown_widths(10)] == [10, 11, 12]

@@ -2,7 +2,7 @@
 
 Length distortion L_E, curvature kappa, length distortion with curvature
 L_E^kappa and the NTK condition number, each the mean over seeded
-initializations; see SPEC section 2 for the settings.
+initializations; see docs/design.md section 2 for the settings.
 """
 
 from asvit_tf.complexity.measurer import Measurer

@@ -1,4 +1,4 @@
-"""Complexity of the image of an input circle (Sec. 3.2, SPEC section 2).
+"""Complexity of the image of an input circle (Sec. 3.2, App. A).
 
 The circle is h(theta) = s (u0 cos theta + u1 sin theta) with u0, u1 an
 orthonormal pair in the N-dimensional input space and s = sqrt(N) (paper) or

@@ -1,4 +1,4 @@
-"""Seeded re-initialization of a built model in place (SPEC section 2).
+"""Seeded re-initialization of a built model in place (App. A).
 
 The authors re-initialize each copy of a network with its training init
 before measuring; here the same built model's variables are re-assigned from

@@ -2,8 +2,8 @@
 
 The search and the scaling only see this signature, so tests can inject
 contrived metrics; the binaries wire asvit_tf.complexity.Measurer here
-(length distortion, SPEC section 2, and the NTK condition number, both the
-mean over `repeats` initializations drawn from `seed`).
+(length distortion and the NTK condition number, docs/design.md section 2,
+both the mean over `repeats` initializations drawn from `seed`).
 
 The Measurer gives the same values for the same (arch, seed) within a
 process history, but TF's CPU kernels change the last bits (about 1e-10

@@ -1,4 +1,4 @@
-"""NTK condition number at initialization (Sec. 3.3, SPEC section 2).
+"""NTK condition number at initialization (Sec. 3.3, docs/design.md section 2).
 
 Theta = J J^T with J[b] the gradient of the summed output features of example
 b with respect to the given variables (the weight matrices). The per-example

@@ -1,7 +1,7 @@
 """Metric names, and settings where the paper and the authors' code differ.
 
-SPEC section 2: each setting defaults to what the authors' search code does;
-the paper's choice is the other value.
+docs/design.md section 2: each setting defaults to what the authors' search
+code does; the paper's choice is the other value.
 """
 
 import dataclasses
@@ -34,7 +34,7 @@ NTK_PARAMETERS_HELP = (
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-  """How the metrics are measured (SPEC section 2)."""
+  """How the metrics are measured (docs/design.md section 2)."""
   num_thetas: int = 10
   sqrt_n_scale: bool = False                      # paper: True
   theta_sampling: str = 'linspace_inclusive'      # paper: 'uniform_exclusive'

@@ -18,7 +18,7 @@ class AsViT(hyperparams.Config):
       from 0 over the blocks.
     window_policy: `splits` (the paper's S_i x S_i windows; classification) or
       `window` (window side fixed at its `window_reference_size` value, maps
-      zero padded; dense prediction at high resolution, SPEC section 6).
+      zero padded; dense prediction at high resolution, Sec. 5.3).
     window_reference_size: the input size whose window sides `window` keeps.
     stride: stage-1 token stride, 4 at full resolution; 8 or 16 for
       progressive re-tokenization (Sec. 4), the dilation follows.

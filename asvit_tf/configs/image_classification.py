@@ -1,4 +1,4 @@
-"""As-ViT image classification experiment: the ImageNet recipe (SPEC section 6).
+"""As-ViT image classification experiment: the ImageNet recipe (Sec. 5.2).
 
 `asvit_imagenet`: As-ViT Small, 224x224, AdamW (lr 1e-3, weight decay 0.05),
 batch 1024, 300 epochs with 20 epochs of linear warm-up then cosine decay,

@@ -1,8 +1,8 @@
 """As-ViT architecture specification: the authors' strings, Table 1 and Table 4.
 
 An architecture is written `K,S,E[,L]|K,S,E[,L]|K,S,E[,L]|K,S,E[,L]|heads[,C]`
-(SPEC section 1): per stage the tokenizer kernel K, attention splits S, FFN
-expansion E and depth L (default 1), then the stage-4 head count and the base
+(docs/design.md section 1): per stage the tokenizer kernel K, attention
+splits S, FFN expansion E and depth L (default 1), then the stage-4 head count and the base
 width C (default 32).
 """
 

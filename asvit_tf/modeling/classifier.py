@@ -1,4 +1,4 @@
-"""Image classifier: As-ViT backbone and the authors' head (SPEC section 1).
+"""Image classifier: As-ViT backbone and the authors' head (Fig. 1).
 
 Head: LayerNorm on the last stage, global average pool, then
 Linear(8C, 8C) - tanh - Linear(8C, classes).

@@ -1,4 +1,4 @@
-"""Which windows each stage attends in (Fig. 1 splits S_i; SPEC section 6).
+"""Which windows each stage attends in (Fig. 1 splits S_i; Sec. 5.3).
 
 - `splits`: the paper's rule. A stage-i map of side R is cut into S_i x S_i
   windows of side R // S_i; R must be divisible by S_i.

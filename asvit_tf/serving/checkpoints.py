@@ -1,7 +1,7 @@
 """Which weights a served As-ViT carries: the EMA ones evaluation measured.
 
 The paper's recipe keeps an exponential moving average of the weights (Sec.
-5.2, SPEC section 6) and Model Garden evaluates with the averages swapped in,
+5.2) and Model Garden evaluates with the averages swapped in,
 but its export reads only the trained weights. Here the averages, stored as
 the EMA optimizer's `average` slots in every training checkpoint, are
 swapped into the model before it is exported.

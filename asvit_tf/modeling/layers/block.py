@@ -1,4 +1,4 @@
-"""Pre-norm transformer block with stochastic depth (Fig. 1, SPEC section 1)."""
+"""Pre-norm transformer block with stochastic depth (Fig. 1, Sec. 3.1)."""
 
 from typing import Tuple
 

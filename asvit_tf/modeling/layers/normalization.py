@@ -1,4 +1,4 @@
-"""LayerNorm that the complexity metrics can switch to identity (SPEC section 2).
+"""LayerNorm that the complexity metrics can switch to identity (App. A).
 
 The authors' code measures length distortion with every LayerNorm replaced by
 the identity and switches them back on for the NTK; `enabled` carries that

@@ -105,7 +105,7 @@ def unfold(x: tf.Tensor, kernel: int, stride: int,
 
   Returns (B, H/stride, W/stride, K*K*D), ordered (row tap, column tap,
   channel). One patch-extraction op: measured several times faster than
-  per-tap strided slices forward, backward and in forward mode (SPEC
+  per-tap strided slices forward, backward and in forward mode (docs/design.md
   section 2 metrics), and it keeps the traced graph small.
   """
   before, after = same_padding(kernel, stride, dilation)
@@ -119,7 +119,7 @@ class PatchReEmbedding(tf_keras.layers.Layer):
   """Between stages: unfold K x K at stride 2, LayerNorm, linear to `filters`.
 
   As the authors' code: LayerNorm over the whole K*K*dim vector, then a linear
-  map without bias (SPEC section 1).
+  map without bias (docs/design.md section 1).
   """
 
   def __init__(self, filters: int, kernel_size: int, **kwargs):
