@@ -24,13 +24,23 @@ import tensorflow as tf
 
 from asvit_tf import errors
 
+
+def state_file(name: str) -> str:
+  """The state file of algorithm `name` ('search' or 'scale')."""
+  return f'{name}_state.json'
+
+
+def result_file(name: str) -> str:
+  """The result file of algorithm `name` ('search' or 'scale')."""
+  return f'{name}_result.json'
+
+
 # The layout of a run directory.
 TENSORBOARD_DIR = 'tensorboard'
-SEARCH_STATE = 'search_state.json'
-SEARCH_RESULT = 'search_result.json'
+SEARCH, SCALE = 'search', 'scale'
+SEARCH_STATE, SEARCH_RESULT = state_file(SEARCH), result_file(SEARCH)
 ENTROPY_PLOT = 'search_entropy.png'
-SCALE_STATE = 'scale_state.json'
-SCALE_RESULT = 'scale_result.json'
+SCALE_STATE, SCALE_RESULT = state_file(SCALE), result_file(SCALE)
 TRAJECTORY_PLOT = 'scale_trajectory.png'
 COMPLEXITY_PLOT = 'scale_complexity.png'
 
@@ -168,10 +178,8 @@ def quiet_tensorflow() -> None:
 class Algorithm(abc.ABC):
   """What the shared loop needs of a resumable training-free algorithm."""
 
-  # File names in the model_dir and the key of the state inside its file.
-  STATE_FILE: str
-  RESULT_FILE: str
-  STATE_KEY: str
+  # Names the state and result files and the state's key in its file.
+  NAME: str
 
   @abc.abstractmethod
   def to_state(self) -> Dict[str, Any]:
@@ -207,16 +215,15 @@ def run(model_dir: str, algorithm_type: Type[Algorithm], config: Any,
 
   `settings` must equal a saved run's; returns the result.
   """
-  path = os.path.join(model_dir, algorithm_type.STATE_FILE)
+  name = algorithm_type.NAME
+  path = os.path.join(model_dir, state_file(name))
   saved = load_state(path, settings)
-  algorithm = algorithm_type(
-      config, saved[algorithm_type.STATE_KEY] if saved else None)
+  algorithm = algorithm_type(config, saved[name] if saved else None)
   metric = make_metric()
   reporter = Reporter(os.path.join(model_dir, TENSORBOARD_DIR), stream)
 
   def save() -> None:
-    write_json(path, {'config': settings,
-                      algorithm.STATE_KEY: algorithm.to_state()})
+    write_json(path, {'config': settings, name: algorithm.to_state()})
 
   try:
     if saved:
@@ -226,7 +233,7 @@ def run(model_dir: str, algorithm_type: Type[Algorithm], config: Any,
       save()
     result = algorithm.finish(metric, settings)
     save()
-    write_json(os.path.join(model_dir, algorithm.RESULT_FILE), strict(result))
+    write_json(os.path.join(model_dir, result_file(name)), strict(result))
     reporter.line(algorithm.write_outputs(result, model_dir))
   finally:
     reporter.close()

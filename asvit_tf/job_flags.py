@@ -1,12 +1,14 @@
 """Flags shared by `python -m asvit_tf.search` and `python -m asvit_tf.scaling`,
 and the checks that turn bad values into one-line errors."""
 
+import dataclasses
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Type
 
 from absl import flags
 
 from asvit_tf import errors
+from asvit_tf import job as job_lib
 from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.data import sources
@@ -75,6 +77,16 @@ def metric_settings() -> Dict[str, Any]:
           'ntk_batch_size': NTK_BATCH_SIZE.value, 'data': DATA.value,
           'tfds_data_dir': TFDS_DATA_DIR.value, 'seed': SEED.value,
           'ntk_parameters': NTK_PARAMETERS.value}
+
+
+def run(algorithm_type: Type[job_lib.Algorithm], config: Any,
+        settings: Dict[str, Any]) -> Dict[str, Any]:
+  """Runs or resumes `algorithm_type` on `config` in --model_dir; `config`'s
+  fields join the metric settings stored with the run."""
+  settings = {**settings, **dataclasses.asdict(config)}
+  job_lib.quiet_tensorflow()
+  return job_lib.run(model_dir(), algorithm_type, config, settings,
+                     build_metric)
 
 
 def build_metric() -> metric_lib.MetricFn:

@@ -9,14 +9,12 @@ and Large), scale_trajectory.png, scale_complexity.png and TensorBoard
 scalars to --model_dir; run again with the same flags to resume.
 """
 
-import dataclasses
 from typing import List
 
 from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import errors
-from asvit_tf import job as job_lib
 from asvit_tf import job_flags
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
@@ -47,7 +45,6 @@ def main(argv: List[str]) -> None:
         f'--stop_params_m={_STOP_PARAMS_M.value} and --max_params_m='
         f'{_MAX_PARAMS_M.value}; allowed: 0 < stop_params_m <= max_params_m')
   job_flags.positive('num_classes', _NUM_CLASSES.value)
-  job_lib.quiet_tensorflow()
   settings = job_flags.metric_settings()
   job_flags.check_image_size(arch, settings['image_size'])
   config = scaler_lib.ScaleConfig(
@@ -57,9 +54,7 @@ def main(argv: List[str]) -> None:
       use_proxy=_PROXY.value, num_classes=_NUM_CLASSES.value,
       seed=settings['seed'], image_size=settings['image_size'])
   scaler_lib.measured_width(arch, config.divisor)
-  settings.update(dataclasses.asdict(config))
-  job_lib.run(job_flags.model_dir(), scaler_lib.Scaler, config, settings,
-              job_flags.build_metric)
+  job_flags.run(scaler_lib.Scaler, config, settings)
 
 
 def run() -> None:

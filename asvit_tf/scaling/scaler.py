@@ -193,9 +193,7 @@ def describe(arch: arch_lib.ArchSpec, config: ScaleConfig) -> Dict[str, Any]:
 class Scaler(job_lib.Algorithm):
   """State of one scaling run: steps taken, measurements under way."""
 
-  STATE_FILE = job_lib.SCALE_STATE
-  RESULT_FILE = job_lib.SCALE_RESULT
-  STATE_KEY = 'scale'
+  NAME = job_lib.SCALE
 
   def __init__(self, config: ScaleConfig,
                state: Optional[Dict[str, Any]] = None):

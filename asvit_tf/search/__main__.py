@@ -8,14 +8,12 @@ search_entropy.png and TensorBoard scalars to --model_dir; run again with the
 same flags to resume after an interruption.
 """
 
-import dataclasses
 from typing import List
 
 from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import errors
-from asvit_tf import job as job_lib
 from asvit_tf import job_flags
 from asvit_tf.search import reinforce
 from asvit_tf.search import space
@@ -41,7 +39,6 @@ def main(argv: List[str]) -> None:
   if _LEARNING_RATE.value <= 0:
     raise errors.UsageError(f'--learning_rate={_LEARNING_RATE.value}; '
                             'allowed: a positive number')
-  job_lib.quiet_tensorflow()
   settings = job_flags.metric_settings()
   job_flags.check_image_size(space.finest_splits_arch(),
                                 settings['image_size'])
@@ -50,9 +47,7 @@ def main(argv: List[str]) -> None:
       baseline_momentum=_BASELINE_MOMENTUM.value,
       reward_window=_REWARD_WINDOW.value, seed=settings['seed'],
       image_size=settings['image_size'])
-  settings.update(dataclasses.asdict(config))
-  job_lib.run(job_flags.model_dir(), reinforce.Search, config, settings,
-              job_flags.build_metric)
+  job_flags.run(reinforce.Search, config, settings)
 
 
 def run() -> None:

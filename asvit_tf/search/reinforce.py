@@ -104,9 +104,7 @@ class SearchConfig:
 class Search(job_lib.Algorithm):
   """Policy, optimizer, baseline, sampler and history of one search."""
 
-  STATE_FILE = job_lib.SEARCH_STATE
-  RESULT_FILE = job_lib.SEARCH_RESULT
-  STATE_KEY = 'search'
+  NAME = job_lib.SEARCH
 
   def __init__(self, config: SearchConfig,
                state: Optional[Dict[str, Any]] = None):
