@@ -27,7 +27,7 @@ test: $(INSTALLED)
 	$(VENV)/bin/python -m pytest -q tests
 
 # One line when the interpreter cannot run the pins.
-PYTHON_NEEDED = asvit-tf needs Python $(firstword $(SUPPORTED_PYTHONS))-$(lastword $(SUPPORTED_PYTHONS)); $(BASE_PYTHON) is $(or $(BASE_VERSION),not found). $(if $(wildcard $(VENV)/bin/python),Remove $(VENV) and run,Run) again with PYTHON=python3.11 or a path to a supported python
+PYTHON_NEEDED = asvit-tf needs Python $(firstword $(SUPPORTED_PYTHONS))-$(lastword $(SUPPORTED_PYTHONS)); $(BASE_PYTHON) is $(or $(BASE_VERSION),not found). $(if $(wildcard $(VENV)/bin/python),Remove $(VENV) and run,Run) again with PYTHON=python$(firstword $(SUPPORTED_PYTHONS)) or a path to a supported python
 
 $(INSTALLED): requirements.txt pyproject.toml
 	$(if $(filter $(SUPPORTED_PYTHONS),$(BASE_VERSION)),,$(error $(PYTHON_NEEDED)))
