@@ -1,5 +1,6 @@
-"""README.md's commands: every one parses its flags and loads its configs;
-those that can run on this machine run (the main job with its smallest
+"""README.md's commands: the quick start's two make targets set up .venv and
+run what README says; every other command parses its flags and loads its
+configs; those that can run on this machine run (the main job with its smallest
 settings)."""
 
 import json
@@ -28,12 +29,44 @@ print('parsed')
 '''
 
 
-def readme_commands():
+def readme_text():
   with open(os.path.join(ROOT, 'README.md')) as f:
-    text = f.read()
-  blocks = re.findall(r'```bash\n(.*?)```', text, flags=re.S)
+    return f.read()
+
+
+def bash_lines(markdown):
+  blocks = re.findall(r'```bash\n(.*?)```', markdown, flags=re.S)
   return [line.strip() for block in blocks for line in block.splitlines()
-          if line.strip().startswith('python -m ')]
+          if line.strip()]
+
+
+def readme_commands():
+  return [line for line in bash_lines(readme_text())
+          if line.startswith('python -m ')]
+
+
+def quick_start():
+  """README's quick-start section, up to the next heading."""
+  return re.search(r'^## Two commands\n(.*?)^## ', readme_text(),
+                   flags=re.S | re.M).group(1)
+
+
+def make(*args):
+  """Runs make in the repository as a user would: without the variables of a
+  make that may be running this test."""
+  env = {k: v for k, v in os.environ.items()
+         if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'PYTHON', 'VENV',
+                      'DEMO_DIR')}
+  return subprocess.run(['make', '--no-print-directory', *args], cwd=ROOT,
+                        env=env, capture_output=True, text=True, timeout=60,
+                        check=False)
+
+
+def make_recipe(target):
+  """What `make TARGET` runs once .venv is installed (make's dry run)."""
+  result = make('-n', '-o', '.venv/.installed', target)
+  assert result.returncode == 0, result.stderr
+  return result.stdout.splitlines()
 
 
 def binary_module(argv):
@@ -47,13 +80,51 @@ def run(argv, timeout=900):
                         timeout=timeout, check=False)
 
 
-def test_readme_has_the_two_commands_and_ci_runs_the_test_command():
-  commands = readme_commands()
-  assert 'python -m asvit_tf.pipeline --output_dir=/tmp/asvit_pipeline' in (
-      commands)
-  assert 'python -m pytest -q tests' in commands
+def test_quick_start_is_two_commands_and_ci_runs_the_second():
+  commands = bash_lines(quick_start())
+  assert commands == ['make demo', 'make test']
   with open(os.path.join(ROOT, '.ci', 'run')) as f:
-    assert f.read().rstrip().splitlines()[-1] == 'python -m pytest -q tests'
+    assert f.read().rstrip().splitlines()[-1] == commands[1]
+
+
+def test_make_targets_run_in_the_venv_what_the_quick_start_says():
+  text = ' '.join(quick_start().split())
+  for target, command in (
+      ('demo', 'python -m asvit_tf.pipeline --output_dir=/tmp/asvit_pipeline'),
+      ('test', 'python -m pytest -q tests')):
+    assert make_recipe(target) == ['.venv/bin/' + command]
+    assert f'`{command}` in `.venv`' in text
+
+
+def test_make_installs_the_pins_only_when_they_changed(tmp_path):
+  venv = str(tmp_path / 'venv')
+  install = [f'test -x {venv}/bin/python || {sys.executable} -m venv {venv}',
+             f'{venv}/bin/python -m pip install -r requirements.txt',
+             f'{venv}/bin/python -m pip install --no-deps -e .',
+             f'touch {venv}/.installed']
+  test = [f'{venv}/bin/python -m pytest -q tests']
+  dry_run = ('-n', 'test', f'VENV={venv}', f'PYTHON={sys.executable}')
+  assert make(*dry_run).stdout.splitlines() == install + test
+  (tmp_path / 'venv').mkdir()
+  (tmp_path / 'venv' / '.installed').touch()
+  assert make(*dry_run).stdout.splitlines() == test
+  # A stamp older than requirements.txt and pyproject.toml: install again.
+  os.utime(tmp_path / 'venv' / '.installed', (0, 0))
+  assert make(*dry_run).stdout.splitlines() == install + test
+
+
+@pytest.mark.parametrize('version', ['3.10', None])
+def test_make_names_the_python_it_needs_in_one_line(tmp_path, version):
+  python = tmp_path / 'python3'
+  if version:
+    python.write_text(f'#!/bin/sh\necho {version}\n')
+    python.chmod(0o755)
+  result = make('demo', f'VENV={tmp_path / "venv"}', f'PYTHON={python}')
+  assert result.returncode == 2 and result.stdout == ''
+  assert result.stderr.count('\n') == 1
+  assert (f'needs Python 3.11-3.13; {python} is {version or "not found"}.'
+          in result.stderr)
+  assert not (tmp_path / 'venv').exists()
 
 
 @pytest.mark.parametrize(
@@ -72,9 +143,8 @@ def test_readme_summary_command_runs():
 
 
 def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
-  """The README's main job, with flags that keep every stage to seconds."""
-  command = next(c for c in readme_commands() if 'asvit_tf.pipeline' in c)
-  argv = shlex.split(command)[1:]
+  """`make demo`'s main job, with flags that keep every stage to seconds."""
+  argv = shlex.split(make_recipe('demo')[0])[1:]
   argv = [a for a in argv if not a.startswith('--output_dir')]
   result = run([sys.executable, *argv, f'--output_dir={tmp_path}',
                 '--search_steps=3', '--repeats=1', '--ntk_batch_size=2',
