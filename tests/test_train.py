@@ -3,6 +3,7 @@ own driver: phases, resume, loss, top-1."""
 
 import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -37,23 +38,23 @@ def scalars(model_dir, subdir, tag):
   return values
 
 
-# A user's launcher: Model Garden's own driver with the project's registry.
-MODEL_GARDEN_MAIN = """
-from absl import app
-from official.common import flags as tfm_flags
-from official.vision import train
-from asvit_tf import registry_imports
-tfm_flags.define_flags()
-app.run(train.main)
-"""
+def readme_model_garden_launcher():
+  """The script README's "Model Garden" section gives for Model Garden's own
+  driver (`official/vision/train.py` with the project's registry)."""
+  with open(os.path.join(ROOT, 'README.md')) as f:
+    section = f.read().split('## Model Garden\n')[1].split('\n## ')[0]
+  return re.search(r'```python\n(.*?)```', section, flags=re.S).group(1)
+
+
 # The smoke config's phases: stride 8 before step 30, stride 4 from it on.
 SMOKE_STRIDES = {step: 8 if step <= 30 else 4 for step in range(5, 95, 5)}
 
 
 def run_model_garden_main(model_dir, *flags):
   result = subprocess.run(
-      [sys.executable, '-c', MODEL_GARDEN_MAIN, '--experiment=asvit_imagenet',
-       f'--config_file={SMOKE}', f'--model_dir={model_dir}', *flags],
+      [sys.executable, '-c', readme_model_garden_launcher(),
+       '--experiment=asvit_imagenet', f'--config_file={SMOKE}',
+       f'--model_dir={model_dir}', *flags],
       capture_output=True, text=True, timeout=400, cwd=ROOT, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   return result
