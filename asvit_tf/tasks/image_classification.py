@@ -101,8 +101,6 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
         phase, lambda stride: self._loss_and_gradients(
             features, labels, model, optimizer, stride))
     optimizer.apply_gradients(list(zip(grads, model.trainable_variables)))
-    if getattr(self.task_config.model, 'output_softmax', False):
-      outputs = tf.nn.softmax(outputs, axis=-1)
     for metric in metrics or []:
       if isinstance(metric, retokenization.StrideMetric):
         metric.update_state(self._schedule.stride_of(phase))
