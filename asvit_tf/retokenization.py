@@ -139,8 +139,9 @@ def at_stride(backbone: tf_keras.Model, stride: int) -> Iterator[None]:
 
 
 class StrideMetric(tf_keras.metrics.Mean):
-  """Mean stage-1 stride of the training steps since the last reset; a
-  summary of a loop inside one phase shows that phase's stride."""
+  """Mean stage-1 stride of the training steps since the last reset (Model
+  Garden's trainer resets it every loop): a loop inside one phase shows that
+  phase's stride."""
 
   def __init__(self, name: str = 'retokenization/stride', **kwargs):
     super().__init__(name=name, **kwargs)
