@@ -17,6 +17,10 @@ import tensorflow as tf
 from official.modeling.hyperparams import params_dict
 
 from asvit_tf import job as job_lib
+from asvit_tf import retokenization
+from asvit_tf.configs import image_classification as exp_cfg
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.modeling.layers import tokenization
 
 REPORT_MD = 'report.md'
 REPORT_JSON = 'report.json'
@@ -50,46 +54,44 @@ def read_scalars(log_dir: str) -> Dict[str, List[Dict[str, float]]]:
   return scalars
 
 
-def phases(train: Dict[str, List[Dict[str, float]]]) -> List[Dict[str, Any]]:
-  """Re-tokenization phases: stride, dilation, first step, seconds spent."""
-  changes = []
-  for row in train.get('retokenization/stride', []):
-    if not changes or changes[-1]['stride'] != int(row['value']):
-      changes.append({'stride': int(row['value']), 'start_step': row['step'],
-                      'start_time': row['wall_time']})
-  end_time = max((r['wall_time'] for r in train.get('training_loss', [])),
-                 default=None)
-  result = []
-  for i, change in enumerate(changes):
-    stop = changes[i + 1]['start_time'] if i + 1 < len(changes) else end_time
-    result.append({
-        'stride': change['stride'],
-        'dilation': train_dilation(train, change['start_step']),
-        'start_step': change['start_step'],
-        'seconds': (stop - change['start_time']) if stop else None,
-    })
-  return result
+def phases(train: Dict[str, List[Dict[str, float]]],
+           params: params_dict.ParamsDict) -> List[Dict[str, Any]]:
+  """Re-tokenization phases the run reached: stride, dilation, first step and
+  seconds spent, the seconds from the training-loss summaries' wall times
+  (the loop before the first summary, with the tracing, is not counted)."""
+  config = exp_cfg.Retokenization()
+  config.override(params.task.retokenization.as_dict())
+  schedule = retokenization.Schedule.from_config(config)
+  kernel = arch_lib.parse_arch(
+      params.task.model.backbone.asvit.arch).stages[0].kernel
+  rows = train.get('training_loss', [])
+  seconds = [0.0] * len(schedule.phases)
+  for previous, row in zip(rows, rows[1:]):
+    step_seconds = ((row['wall_time'] - previous['wall_time'])
+                    / max(row['step'] - previous['step'], 1))
+    for step in range(previous['step'], row['step']):
+      seconds[schedule.phase_at(step).index] += step_seconds
+  last_step = max((row['step'] for row in rows), default=0)
+  return [{'stride': phase.stride,
+           'dilation': tokenization.dilation_for_stride(kernel, phase.stride),
+           'start_step': phase.start_step,
+           'seconds': seconds[phase.index]}
+          for phase in schedule.phases if phase.start_step < last_step]
 
 
-def train_dilation(train: Dict[str, List[Dict[str, float]]],
-                   step: int) -> Optional[int]:
-  for row in train.get('retokenization/dilation', []):
-    if row['step'] == step:
-      return int(row['value'])
-  return None
-
-
-def plot_training(train, validation, path: str) -> None:
+def plot_training(train, validation, train_phases: List[Dict[str, Any]],
+                  path: str) -> None:
   figure, loss_axis = plt.subplots(figsize=(6, 4))
   loss = train.get('training_loss', [])
   loss_axis.plot([r['step'] for r in loss], [r['value'] for r in loss],
                  color='tab:blue', label='training loss')
   loss_axis.set_xlabel('step')
   loss_axis.set_ylabel('training loss', color='tab:blue')
-  for change in train.get('retokenization/stride', []):
-    loss_axis.axvline(change['step'], color='grey', linestyle=':')
-    loss_axis.annotate(f'stride {int(change["value"])}',
-                       (change['step'], 1.0), xycoords=('data', 'axes fraction'),
+  for phase in train_phases:
+    loss_axis.axvline(phase['start_step'], color='grey', linestyle=':')
+    loss_axis.annotate(f'stride {phase["stride"]}',
+                       (phase['start_step'], 1.0),
+                       xycoords=('data', 'axes fraction'),
                        xytext=(3, -12), textcoords='offset points',
                        fontsize=8, color='grey')
   top1 = validation.get('accuracy', [])
@@ -130,29 +132,24 @@ def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
   if os.path.isdir(os.path.join(train_dir, 'train')):
     train = read_scalars(os.path.join(train_dir, 'train'))
     validation = read_scalars(os.path.join(train_dir, 'validation'))
-    plot_training(train, validation, os.path.join(output_dir, CURVE_PNG))
-    params = _read_params_arch(train_dir)
+    params = params_dict.read_yaml_to_params_dict(
+        os.path.join(train_dir, 'params.yaml'))
+    train_phases = phases(train, params)
+    plot_training(train, validation, train_phases,
+                  os.path.join(output_dir, CURVE_PNG))
     top1 = validation.get('accuracy', [])
     report['train'] = {
-        'arch': params,
+        'arch': params.task.model.backbone.asvit.arch,
         'top1': top1[-1]['value'] if top1 else None,
         'final_training_loss': train['training_loss'][-1]['value'],
         'first_training_loss': train['training_loss'][0]['value'],
         'curve': [{'step': r['step'], 'loss': r['value']}
                   for r in train['training_loss']],
-        'phases': phases(train),
+        'phases': train_phases,
     }
   report['plots'] = {name: path for name, (path, _) in PLOTS.items()
                      if os.path.exists(os.path.join(output_dir, path))}
   return report
-
-
-def _read_params_arch(train_dir: str) -> Optional[str]:
-  path = os.path.join(train_dir, 'params.yaml')
-  if not os.path.exists(path):
-    return None
-  params = params_dict.read_yaml_to_params_dict(path)
-  return params.task.model.backbone.asvit.arch
 
 
 def markdown(report: Dict[str, Any]) -> str:

@@ -1,14 +1,21 @@
 """Progressive elastic re-tokenization: the phase schedule (Sec. 4, Table 6).
 
 Training runs through phases at a coarse stage-1 stride (16, then 8) and ends
-at full resolution (stride 4); the dilation follows the stride (docs/design.md
-section 5, `tokenization.dilation_for_stride`). A phase is looked up from the global
+at full resolution (stride 4); the dilation follows the stride
+(docs/design.md section 5, `tokenization.dilation_for_stride`). A phase is looked up from the global
 step alone, so a run resumed from a checkpoint continues in the phase of its
-step.
+step. `Schedule.switch` does that lookup inside a traced function: each
+phase's branch is traced once at its stride and the step picks the branch, so
+one compiled training loop serves every phase.
 """
 
+import contextlib
 import dataclasses
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import (Callable, Iterator, Mapping, Optional, Sequence, Tuple,
+                    TypeVar)
+
+import tensorflow as tf
+import tf_keras
 
 from asvit_tf import errors
 from asvit_tf.modeling.layers import tokenization
@@ -29,6 +36,8 @@ TABLE6_TIME_SAVING = {'18.7%': 1 - 36.9 / 42.8, '37.4%': 1 - 31.0 / 42.8,
                       '56.2%': 1 - 25.2 / 42.8}
 # Fig. 4: FLOPs of a stride relative to full resolution.
 PAPER_FLOPS_RATIO = {16: 0.132, 8: 0.285, 4: 1.0}
+
+Output = TypeVar('Output')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +102,49 @@ class Schedule:
       if phase.end_step is None or step < phase.end_step:
         return phase
     raise AssertionError('the last phase has no end')
+
+  def phase_index(self, step: tf.Tensor) -> tf.Tensor:
+    """`phase_at(step).index` as an int32 tensor, for a step tensor."""
+    ends = tf.constant([phase.end_step for phase in self.phases[:-1]],
+                       tf.int64, shape=[len(self.phases) - 1])
+    return tf.reduce_sum(tf.cast(tf.cast(step, tf.int64) >= ends, tf.int32))
+
+  def stride_of(self, index: tf.Tensor) -> tf.Tensor:
+    """The stride of the phase at `index` (a tensor)."""
+    return tf.gather([phase.stride for phase in self.phases], index)
+
+  def switch(self, index: tf.Tensor, branch: Callable[[int], Output]) -> Output:
+    """`branch(stride)` of the phase at `index`.
+
+    Every phase's branch is traced once (`tf.switch_case`); only the one at
+    `index` runs. Branch outputs must have the same structure and shapes in
+    every phase (XLA's conditional needs equal shapes).
+    """
+    if len(self.phases) == 1:
+      return branch(self.phases[0].stride)
+    return tf.switch_case(index, [
+        lambda stride=phase.stride: branch(stride) for phase in self.phases])
+
+
+@contextlib.contextmanager
+def at_stride(backbone: tf_keras.Model, stride: int) -> Iterator[None]:
+  """Calls (and traces) of `backbone` inside run at `stride`; the previous
+  stride is restored on exit."""
+  previous = backbone.stride
+  backbone.stride = stride
+  try:
+    yield
+  finally:
+    backbone.stride = previous
+
+
+class StrideMetric(tf_keras.metrics.Mean):
+  """Mean stage-1 stride of the training steps since the last reset (Model
+  Garden's trainer resets it every loop): a loop inside one phase shows that
+  phase's stride."""
+
+  def __init__(self, name: str = 'retokenization/stride', **kwargs):
+    super().__init__(name=name, **kwargs)
 
 
 def cost_fraction(phases: Sequence[Tuple[int, int]],

@@ -5,8 +5,9 @@
     --mode=train_and_eval --model_dir=/tmp/asvit_smoke
 
 Model Garden's flags (`--config_file`, `--params_override`, `--tpu`, ...) as
-in official/vision/train.py; the trainer follows the config's progressive
-re-tokenization phases (`task.retokenization`). `--seed` (not in
+in official/vision/train.py, with Model Garden's own trainer; the task follows
+the config's progressive re-tokenization phases (`task.retokenization`), under
+this binary or official/vision/train.py alike. `--seed` (not in
 official/vision/train.py) seeds the initial weights, the data order and the
 augmentation and turns on TF op determinism: the same seed repeats a run on
 the same machine.
@@ -30,8 +31,6 @@ from official.vision.utils import summary_manager
 from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
-from asvit_tf import retokenization
-from asvit_tf.tasks import trainer as trainer_lib
 
 FLAGS = flags.FLAGS
 MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval')
@@ -61,10 +60,9 @@ def run_experiment(params: config_definitions.ExperimentConfig,
                    model_dir: str, mode: str,
                    enable_async_checkpointing: bool = False
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
-  """Runs `mode` under the configured strategy with the phase trainer."""
+  """Runs `mode` under the configured strategy with Model Garden's trainer."""
   if mode not in MODES:
     raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
-  retokenization.Schedule.from_config(params.task.retokenization)  # Checks.
   if params.runtime.mixed_precision_dtype:
     performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
   strategy = distribute_utils.get_distribution_strategy(
@@ -74,14 +72,9 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       tpu_address=params.runtime.tpu)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
-    trainer = train_utils.create_trainer(
-        params, task, train='train' in mode, evaluate='eval' in mode,
-        checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
-            params, model_dir),
-        trainer_cls=trainer_lib.RetokenizationTrainer)
   return train_lib.run_experiment(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
-      model_dir=model_dir, trainer=trainer,
+      model_dir=model_dir,
       eval_summary_manager=summary_manager.maybe_build_eval_summary_manager(
           params=params, model_dir=model_dir),
       enable_async_checkpointing=enable_async_checkpointing)

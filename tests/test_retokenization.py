@@ -1,10 +1,21 @@
-"""The re-tokenization phase schedule (Sec. 4, Table 6)."""
+"""The re-tokenization phase schedule (Sec. 4, Table 6) and the task's
+training step that follows it."""
 
+import os
+
+import numpy as np
 import pytest
+import tensorflow as tf
+from official.core import task_factory
+from official.core import train_utils
 
 from asvit_tf import errors
+from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf.configs import image_classification as cfg
+
+SMOKE = os.path.join(os.path.dirname(__file__), '..', 'official_configs',
+                     'asvit_smoke_digits_cpu.yaml')
 
 
 def schedule(*phases, steps_per_epoch=0):
@@ -22,12 +33,16 @@ def test_phase_of_every_step_from_epochs_and_steps():
       (0, 20), (20, 25), (25, None)]
   assert s.phase_at(21).steps_left(21) == 4
   assert s.phase_at(10 ** 9).index == 2
+  steps = list(range(30)) + [10 ** 9]
+  indices = [s.phase_index(tf.constant(step, tf.int64)) for step in steps]
+  assert [s.stride_of(i).numpy() for i in indices] == strides + [4]
 
 
 def test_empty_schedule_is_the_baseline():
   s = schedule()
   assert [(p.stride, p.start_step, p.end_step) for p in s.phases] == [
       (4, 0, None)]
+  assert s.phase_index(tf.constant(7)).numpy() == 0
 
 
 @pytest.mark.parametrize('phases, steps_per_epoch, fragment', [
@@ -52,3 +67,48 @@ def test_paper_flops_ratios_give_table6_savings(key):
       retokenization.TABLE6_SCHEDULES[key], retokenization.PAPER_FLOPS_RATIO)
   assert 1 - fraction == pytest.approx(float(key.rstrip('%')) / 100,
                                        abs=6e-4)
+
+
+def test_one_traced_train_step_follows_the_optimizer_step():
+  # The smoke config: stride 8 before step 30, then 4. No stochastic depth,
+  # so a step's loss is a function of the weights and the stride.
+  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
+      experiment='asvit_imagenet', config_file=[SMOKE],
+      params_override='task.model.backbone.asvit.drop_path_rate=0.0'),
+                                           print_return=False)
+  task = task_factory.get_task(params.task)
+  model = task.build_model()
+  optimizer = task.create_optimizer(params.trainer.optimizer_config)
+  optimizer.shadow_copy(model)  # The EMA, as Model Garden's trainer does.
+  metrics = task.build_metrics(training=True)
+  images = tf.random.stateless_normal([4, 64, 64, 3], [1, 2])
+  labels = tf.one_hot([1, 2, 3, 4], 10)  # Mixup's soft-label format.
+  train_step = tf.function(
+      lambda: task.train_step((images, labels), model, optimizer, metrics))
+
+  def loss_at(stride):
+    with retokenization.at_stride(model.backbone, stride):
+      return task.build_losses(labels=labels,
+                               model_outputs=model(images, training=True))
+
+  traces = None
+  for step, stride in ((0, 8), (29, 8), (30, 4), (31, 4)):
+    optimizer.iterations.assign(step)
+    expected = loss_at(stride).numpy()
+    assert abs(expected - loss_at(12 - stride).numpy()) > 1e-3
+    np.testing.assert_allclose(train_step()['loss'], expected, rtol=1e-5)
+    traces = traces or train_step.experimental_get_tracing_count()
+  assert train_step.experimental_get_tracing_count() == traces  # No retrace.
+  assert optimizer.iterations.numpy() == 32
+  stride_metric = [m for m in metrics
+                   if isinstance(m, retokenization.StrideMetric)]
+  assert [m.result().numpy() for m in stride_metric] == [6.0]
+
+  # Evaluation, outside the training step, runs at stride 4.
+  assert model.backbone.stride == 4
+  validation_metrics = task.build_metrics(training=False)
+  validation = tf.function(lambda: task.validation_step(
+      (images, tf.constant([1, 2, 3, 4])), model, validation_metrics))
+  expected = task.build_losses(labels=labels,
+                               model_outputs=model(images, training=False))
+  np.testing.assert_allclose(validation()['loss'], expected, rtol=1e-5)

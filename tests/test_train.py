@@ -1,7 +1,9 @@
-"""The train binary on the CPU smoke config: phases, resume, loss, top-1."""
+"""Training on the CPU smoke config through asvit_tf.train and Model Garden's
+own driver: phases, resume, loss, top-1."""
 
 import glob
 import os
+import re
 import subprocess
 import sys
 
@@ -36,28 +38,55 @@ def scalars(model_dir, subdir, tag):
   return values
 
 
+def readme_model_garden_launcher():
+  """The script README's "Model Garden" section gives for Model Garden's own
+  driver (`official/vision/train.py` with the project's registry)."""
+  with open(os.path.join(ROOT, 'README.md')) as f:
+    section = f.read().split('## Model Garden\n')[1].split('\n## ')[0]
+  return re.search(r'```python\n(.*?)```', section, flags=re.S).group(1)
+
+
+# The smoke config's phases: stride 8 before step 30, stride 4 from it on.
+SMOKE_STRIDES = {step: 8 if step <= 30 else 4 for step in range(5, 95, 5)}
+
+
+def run_model_garden_main(model_dir, *flags):
+  result = subprocess.run(
+      [sys.executable, '-c', readme_model_garden_launcher(),
+       '--experiment=asvit_imagenet', f'--config_file={SMOKE}',
+       f'--model_dir={model_dir}', *flags],
+      capture_output=True, text=True, timeout=400, cwd=ROOT, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return result
+
+
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
-  """Stopped at step 20 (inside the stride-8 phase), then resumed to 90."""
+  """The smoke config through asvit_tf.train: 90 steps, then evaluation."""
   model_dir = str(tmp_path_factory.mktemp('smoke'))
-  first = train(model_dir, '--mode=train', '--seed=1',
-                '--params_override=trainer.train_steps=20')
-  second = train(model_dir, '--mode=train_and_eval', '--seed=1')
-  return model_dir, first, second
+  return model_dir, train(model_dir, '--mode=train_and_eval', '--seed=1')
 
 
-def test_phases_switch_at_configured_steps_and_resume_mid_phase(smoke):
-  model_dir, first, second = smoke
-  # Phase entries: start, resume at step 20 (still stride 8), switch at 30.
+def test_stride_follows_the_phases_through_asvit_train(smoke):
+  # Summaries every 5 steps; the one at step 30 averages steps 25-29.
+  model_dir, result = smoke
+  assert scalars(model_dir, 'train', 'retokenization/stride') == SMOKE_STRIDES
+  assert 'phase 1: stride 8, dilation 2 from step 0 until 30' in result.stderr
+  assert 'phase 2: stride 4, dilation 1 from step 30' in result.stderr
+
+
+def test_model_garden_driver_follows_the_phases_and_resumes_mid_phase(
+    tmp_path):
+  # Stopped at step 20, inside the stride-8 phase, then resumed to step 40:
+  # the resumed run trains at stride 8 until step 30, then at stride 4.
+  model_dir = str(tmp_path)
+  run_model_garden_main(model_dir, '--mode=train',
+                        '--params_override=trainer.train_steps=20')
+  resumed = run_model_garden_main(model_dir, '--mode=train',
+                                  '--params_override=trainer.train_steps=40')
+  assert 'restored from checkpoint' in resumed.stderr
   assert scalars(model_dir, 'train', 'retokenization/stride') == {
-      0: 8, 20: 8, 30: 4}
-  assert scalars(model_dir, 'train', 'retokenization/dilation') == {
-      0: 2, 20: 2, 30: 1}
-  assert 'phase 1: stride 8, dilation 2 from step 0 until 30' in first.stderr
-  assert 'restored from checkpoint' in second.stderr
-  assert 'phase 1: stride 8, dilation 2 from step 20 until 30' in (
-      second.stderr)
-  assert 'phase 2: stride 4, dilation 1 from step 30' in second.stderr
+      step: SMOKE_STRIDES[step] for step in range(5, 45, 5)}
 
 
 def test_loss_falls_within_each_phase(smoke):
@@ -72,7 +101,7 @@ def test_loss_falls_within_each_phase(smoke):
 
 
 def test_same_seed_repeats_the_run(smoke, tmp_path):
-  model_dir, first, _ = smoke
+  model_dir, _ = smoke
   train(str(tmp_path), '--mode=train', '--seed=1',
         '--params_override=trainer.train_steps=20')
   repeated = scalars(str(tmp_path), 'train', 'training_loss')
@@ -81,27 +110,25 @@ def test_same_seed_repeats_the_run(smoke, tmp_path):
   assert repeated == {step: original[step] for step in repeated}
 
 
-def test_evaluation_reports_top1_at_full_resolution(smoke):
-  model_dir, _, second = smoke
+def test_evaluation_reports_top1(smoke):
+  model_dir, result = smoke
   top1 = scalars(model_dir, 'validation', 'accuracy')
   assert list(top1) == [90]
   assert 0.0 <= top1[90] <= 1.0
-  assert "'accuracy'" in second.stderr + second.stdout
+  assert "'accuracy'" in result.stderr + result.stdout
 
 
 @pytest.mark.slow
-def test_stride16_phase_and_dilations_at_128px(tmp_path):
+def test_stride16_phase_at_128px(tmp_path):
   override = ('{task: {model: {input_size: [128, 128, 3]}, retokenization: '
               '{phases: [{stride: 16, until_step: 2}, '
               '{stride: 8, until_step: 4}]}}, '
-              'trainer: {train_steps: 6, steps_per_loop: 3, '
-              'summary_interval: 3, '
-              'checkpoint_interval: 6}}')
-  train(str(tmp_path), '--mode=train', f'--params_override={override}')
+              'trainer: {train_steps: 6, steps_per_loop: 2, '
+              'summary_interval: 2, checkpoint_interval: 6}}')
+  result = train(str(tmp_path), '--mode=train', f'--params_override={override}')
   assert scalars(str(tmp_path), 'train', 'retokenization/stride') == {
-      0: 16, 2: 8, 4: 4}
-  assert scalars(str(tmp_path), 'train', 'retokenization/dilation') == {
-      0: 5, 2: 2, 4: 1}
+      2: 16, 4: 8, 6: 4}
+  assert 'phase 1: stride 16, dilation 5 from step 0 until 2' in result.stderr
 
 
 @pytest.mark.parametrize('override, message', [

@@ -1,1 +1,1 @@
-"""Model Garden tasks and trainers of As-ViT."""
+"""Model Garden tasks of As-ViT."""
