@@ -12,9 +12,11 @@ augmentation and turns on TF op determinism: the same seed repeats a run on
 the same machine.
 """
 
+import pprint
 from typing import Any, List, Mapping, Tuple
 
 from absl import flags
+from absl import logging
 import gin
 import tensorflow as tf
 import tf_keras
@@ -31,6 +33,8 @@ from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
+from asvit_tf import run_dir
+from asvit_tf.configs import loading
 from asvit_tf.tasks import trainer as trainer_lib
 
 FLAGS = flags.FLAGS
@@ -57,14 +61,19 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
+def validate(params: config_definitions.ExperimentConfig, mode: str) -> None:
+  """One-line errors for a bad mode or re-tokenization schedule."""
+  if mode not in MODES:
+    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+  retokenization.Schedule.from_config(params.task.retokenization)
+
+
 def run_experiment(params: config_definitions.ExperimentConfig,
                    model_dir: str, mode: str,
                    enable_async_checkpointing: bool = False
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
   """Runs `mode` under the configured strategy with the phase trainer."""
-  if mode not in MODES:
-    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
-  retokenization.Schedule.from_config(params.task.retokenization)  # Checks.
+  validate(params, mode)
   if params.runtime.mixed_precision_dtype:
     performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
   strategy = distribute_utils.get_distribution_strategy(
@@ -93,10 +102,15 @@ def main(argv: List[str]) -> None:
     if not FLAGS[name].value:
       raise errors.UsageError(f'--{name} is required')
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
-  params = train_utils.parse_configuration(FLAGS, lock_return=False)
+  params = loading.parse(FLAGS)
+  validate(params, FLAGS.mode)
+  if 'train' in FLAGS.mode:  # Before any write, and before seeding.
+    run_dir.check(params, FLAGS.model_dir)
   if _SEED.value is not None:
     seed_run(params, _SEED.value)
   params.lock()
+  logging.info('Final experiment parameters:\n%s',
+               pprint.pformat(params.as_dict()))
   if 'train' in FLAGS.mode:
     train_utils.serialize_config(params, FLAGS.model_dir)
   run_experiment(params, FLAGS.model_dir, FLAGS.mode,
