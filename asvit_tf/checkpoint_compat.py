@@ -24,11 +24,6 @@ class CheckpointError(errors.UsageError):
   """A checkpoint that cannot be read or does not fit the configured model."""
 
 
-def variable_name(name: str) -> str:
-  """`name` without the Keras model scope, which differs between builds."""
-  return name.split('/', 1)[-1]
-
-
 def saved_variable_count(checkpoint: str, key: str) -> int:
   """How many variables `checkpoint` holds under its top-level object `key`
   (slot variables are the optimizer's, not counted)."""
@@ -65,7 +60,7 @@ def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
     saved, expected, name = match.groups()
     raise CheckpointError(
         f'checkpoint {checkpoint} does not fit the model: '
-        f'{variable_name(name)} has shape {saved} there, {expected} in the '
+        f'{name} has shape {saved} there, {expected} in the '
         f'config; allowed: {allowed}') from None
   except AssertionError as e:
     match = _UNBOUND.search(str(e))
@@ -74,7 +69,7 @@ def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
     name, expected = match.groups()
     raise CheckpointError(
         f'checkpoint {checkpoint} does not fit the model: it lacks '
-        f'{variable_name(name)} of shape {expected}; allowed: {allowed}'
+        f'{name} of shape {expected}; allowed: {allowed}'
     ) from None
   except tf.errors.OpError as e:  # Missing or truncated files.
     raise CheckpointError(

@@ -9,12 +9,14 @@ exit status 2; anything else, a bug, stays a traceback.
 import errno
 import json
 import os
+import re
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags  # pylint: disable=g-import-not-at-top
 
 from asvit_tf import errors  # pylint: disable=g-import-not-at-top
 
@@ -85,11 +87,32 @@ def check_writable_dir(flag: str, path: str) -> None:
                             'allowed: a folder this user may write')
 
 
-def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
-  """Runs an absl `main`; a UsageError or a file system error exits 2 with
-  one line on stderr.
+def fail(message: str) -> None:
+  """Ends the binary: one line `error: message` on stderr, exit status 2."""
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
 
-  With `flags_only`, positional arguments are such an error too.
+
+def parse_flags(argv: List[str]) -> List[str]:
+  """absl's flag parsing; a bad flag value (a validator or bound included)
+  ends the binary through `fail`, naming what the flag allows."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.IllegalFlagValueError as e:
+    name = re.match(r'flag --([\w.-]+)=', str(e))
+    allowed = (flags.FLAGS[name.group(1)].parser.syntactic_help
+               if name and name.group(1) in flags.FLAGS else '--helpfull')
+    fail(f'{" ".join(str(e).split())}; allowed: {allowed}')
+  except flags.Error as e:
+    fail(f'{" ".join(str(e).split())}; allowed: the flags of --helpfull')
+
+
+def guard(main: Callable[[List[str]], None],
+          flags_only: bool = True) -> Callable[[List[str]], None]:
+  """`main` with the error boundary: a UsageError or a file system error
+  ends it through `fail`; any other error propagates.
+
+  With `flags_only`, positional arguments are a UsageError too.
   """
 
   def guarded(argv: List[str]) -> None:
@@ -99,16 +122,19 @@ def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
                                 'flags only (see --helpfull)')
       main(argv)
     except errors.UsageError as e:
-      print(f'error: {one_line(e)}', file=sys.stderr)
-      sys.exit(2)
+      fail(one_line(e))
     except Exception as e:  # pylint: disable=broad-except
       message = file_system_error(e)
       if message is None:
         raise
-      print(f'error: {message}', file=sys.stderr)
-      sys.exit(2)
+      fail(message)
 
-  app.run(guarded)
+  return guarded
+
+
+def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
+  """Runs an absl `main` behind the error boundary (`parse_flags`, `guard`)."""
+  app.run(guard(main, flags_only), flags_parser=parse_flags)
 
 
 def print_rows(rows: List[Dict[str, Any]], output_format: str,

@@ -12,9 +12,9 @@ import os
 from typing import Any, Dict, List
 
 import tensorflow as tf
+import tf_keras
 import yaml
 from official.core import config_definitions
-from official.core import task_factory
 from official.modeling.hyperparams import params_dict
 
 from asvit_tf import checkpoint_compat
@@ -61,18 +61,17 @@ def check_params(params: config_definitions.ExperimentConfig,
         f'{", ".join(changes)}; allowed: {_NEW_DIR}')
 
 
-def check_model(params: config_definitions.ExperimentConfig,
-                model_dir: str) -> None:
-  """Builds the configured model (its config errors surface here) and
-  refuses a `model_dir` whose latest checkpoint does not fit it."""
-  model = task_factory.get_task(params.task).build_model()
+def check_checkpoint(model: tf_keras.Model, model_dir: str) -> None:
+  """Refuses a `model_dir` whose latest checkpoint is unreadable or does not
+  fit `model` (the configured model, built)."""
   checkpoint = checkpoint_compat.latest_readable(model_dir)
   if checkpoint:
     checkpoint_compat.read(checkpoint, _NEW_DIR, model=model)
 
 
-def check(params: config_definitions.ExperimentConfig, model_dir: str) -> None:
+def check(params: config_definitions.ExperimentConfig, model: tf_keras.Model,
+          model_dir: str) -> None:
   """All checks of a training `model_dir`; writes nothing."""
   cli.check_writable_dir('model_dir', model_dir)
   check_params(params, model_dir)
-  check_model(params, model_dir)
+  check_checkpoint(model, model_dir)

@@ -35,7 +35,8 @@ _PROXY = flags.DEFINE_boolean(
     'proxy', True, 'Measure the metrics on a C/4 proxy of each candidate '
     '(rounded to a valid width), as the authors\' code.')
 _NUM_CLASSES = flags.DEFINE_integer(
-    'num_classes', 1000, 'Classifier width used to count parameters.')
+    'num_classes', 1000, 'Classifier width used to count parameters.',
+    lower_bound=1)
 
 
 def main(argv: List[str]) -> None:

@@ -61,11 +61,24 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
-def validate(params: config_definitions.ExperimentConfig, mode: str) -> None:
-  """One-line errors for a bad mode or re-tokenization schedule."""
+def validate(params: config_definitions.ExperimentConfig,
+             mode: str) -> retokenization.Schedule:
+  """The re-tokenization schedule; one-line errors for it or a bad mode."""
   if mode not in MODES:
     raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
-  retokenization.Schedule.from_config(params.task.retokenization)
+  return retokenization.Schedule.from_config(params.task.retokenization)
+
+
+def validate_before_writing(params: config_definitions.ExperimentConfig,
+                            mode: str, model_dir: str) -> None:
+  """Everything checkable before the run writes: mode, schedule, the model
+  (built once: its config, every phase's stride) and, to train, `model_dir`
+  (writable, holding no run of another model)."""
+  schedule = validate(params, mode)
+  model = task_factory.get_task(params.task).build_model()
+  schedule.check_strides(model.backbone)
+  if 'train' in mode:
+    run_dir.check(params, model, model_dir)
 
 
 def run_experiment(params: config_definitions.ExperimentConfig,
@@ -103,9 +116,8 @@ def main(argv: List[str]) -> None:
       raise errors.UsageError(f'--{name} is required')
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
   params = loading.parse(FLAGS)
-  validate(params, FLAGS.mode)
-  if 'train' in FLAGS.mode:  # Before any write, and before seeding.
-    run_dir.check(params, FLAGS.model_dir)
+  # Before seeding, so that the checks' model leaves the seeded run as it was.
+  validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   if _SEED.value is not None:
     seed_run(params, _SEED.value)
   params.lock()

@@ -12,7 +12,6 @@ import tensorflow as tf
 from official.core import base_trainer
 
 from asvit_tf import retokenization
-from asvit_tf.modeling import window_policy
 
 
 class RetokenizationTrainer(base_trainer.Trainer):
@@ -20,12 +19,7 @@ class RetokenizationTrainer(base_trainer.Trainer):
 
   def __init__(self, config, task, model, optimizer, **kwargs):
     schedule = retokenization.Schedule.from_config(config.task.retokenization)
-    for phase in schedule.phases:  # Before the datasets are built.
-      try:
-        model.backbone.check_stride(phase.stride)
-      except window_policy.WindowError as e:
-        raise window_policy.WindowError(
-            f'retokenization phase {phase.index + 1}: {e}') from None
+    schedule.check_strides(model.backbone)  # Before the datasets are built.
     super().__init__(config, task, model, optimizer, **kwargs)
     self._schedule = schedule
     self._traced_stride = None
