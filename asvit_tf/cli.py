@@ -1,4 +1,4 @@
-"""Entry-point helpers shared by the binaries: one-line errors, quiet TF logs.
+"""Entry-point helpers shared by the binaries: one-line errors.
 
 The error boundary: what a user can cause (a UsageError, or a file system
 error on a path: under a file, missing, not writable, disk full) ends the
@@ -13,12 +13,10 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Optional
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from absl import app
+from absl import flags
 
-from absl import app  # pylint: disable=g-import-not-at-top
-from absl import flags  # pylint: disable=g-import-not-at-top
-
-from asvit_tf import errors  # pylint: disable=g-import-not-at-top
+from asvit_tf import errors
 
 
 GIN_CONTEXT = '\n  In call to configurable'
