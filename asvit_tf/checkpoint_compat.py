@@ -6,8 +6,10 @@ the checkpoint lacks; these become a UsageError naming the variable and
 both shapes. An unreadable checkpoint (a missing or truncated file) is one too.
 """
 
+import gc
+import logging
 import re
-from typing import Optional
+from typing import Dict, Optional
 
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
@@ -42,13 +44,10 @@ def saved_variable_count(checkpoint: str, key: str) -> int:
              for n in reached)
 
 
-def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
-  """Restores `objects` from `checkpoint`; refuses one that does not fit.
+def _misfit(checkpoint: str, objects: Dict[str, tf.Module]) -> Optional[str]:
+  """Restores `objects`; why `checkpoint` does not fit them, None if it does.
 
-  Every variable of the objects must be in the checkpoint with its shape,
-  and the checkpoint's `model` no larger than the `model` given (a deeper
-  one would load silently); it may hold more objects (optimizer, steps).
-  `allowed` ends the error line: what the user may pass instead.
+  TF's error is released here, with the half-done restore it holds.
   """
   try:
     status = tf.train.Checkpoint(**objects).read(checkpoint)
@@ -58,31 +57,45 @@ def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
     if not match:
       raise
     saved, expected, name = match.groups()
-    raise CheckpointError(
-        f'checkpoint {checkpoint} does not fit the model: '
-        f'{name} has shape {saved} there, {expected} in the '
-        f'config; allowed: {allowed}') from None
+    return (f'does not fit the model: {name} has shape {saved} there, '
+            f'{expected} in the config')
   except AssertionError as e:
     match = _UNBOUND.search(str(e))
     if not match:
       raise
-    name, expected = match.groups()
-    raise CheckpointError(
-        f'checkpoint {checkpoint} does not fit the model: it lacks '
-        f'{name} of shape {expected}; allowed: {allowed}'
-    ) from None
+    return 'does not fit the model: it lacks {} of shape {}'.format(
+        *match.groups())
   except tf.errors.OpError as e:  # Missing or truncated files.
-    raise CheckpointError(
-        f'checkpoint {checkpoint} is unreadable ({e.message.splitlines()[0]})'
-        f'; allowed: {allowed}') from None
+    return f'is unreadable ({e.message.splitlines()[0]})'
   status.expect_partial()
   if 'model' in objects:
     saved = saved_variable_count(checkpoint, 'model')
     if saved != len(objects['model'].variables):
-      raise CheckpointError(
-          f'checkpoint {checkpoint} does not fit the model: its model has '
-          f'{saved} variables, the config\'s {len(objects["model"].variables)}'
-          f'; allowed: {allowed}')
+      return (f'does not fit the model: its model has {saved} variables, '
+              f'the config\'s {len(objects["model"].variables)}')
+  return None
+
+
+def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
+  """Restores `objects` from `checkpoint`; refuses one that does not fit.
+
+  Every variable of the objects must be in the checkpoint with its shape,
+  and the checkpoint's `model` no larger than the `model` given (a deeper
+  one would load silently); it may hold more objects (optimizer, steps).
+  `allowed` ends the error line: what the user may pass instead. A refused
+  restore's warnings about unrestored values are not printed.
+  """
+  logger = tf.get_logger()
+  level = logger.level
+  logger.setLevel(logging.ERROR)
+  try:
+    misfit = _misfit(checkpoint, objects)
+    gc.collect()  # Deletes a refused restore now, while its log is quiet.
+  finally:
+    logger.setLevel(level)
+  if misfit:
+    raise CheckpointError(f'checkpoint {checkpoint} {misfit}; allowed: '
+                          f'{allowed}')
 
 
 def is_readable(checkpoint: str) -> bool:

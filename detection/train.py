@@ -5,7 +5,7 @@
     --mode=train_and_eval --model_dir=/tmp/asvit_det --seed=0
 
 All of Model Garden's flags apply (--params_override, --mode=eval, ...).
-The config and, to train, the model_dir (writable, no run of another model
+The config, its data paths and, to train, the model_dir (writable, no run of another model
 in its params.yaml) are checked before Model Garden's driver writes.
 `--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
 the model is built, so the initial weights are reproducible.
@@ -30,6 +30,7 @@ _SEED = flags.DEFINE_integer('seed', None, 'Global seed; unset: unseeded, as '
 
 def main(argv: List[str]) -> None:
   params = loading.parse(flags.FLAGS)  # Model Garden's main parses it again.
+  loading.check_input_paths(params, flags.FLAGS.mode)
   if 'train' in flags.FLAGS.mode:  # Checked before its main writes.
     cli.check_writable_dir('model_dir', flags.FLAGS.model_dir)
     run_dir.check_params(params, flags.FLAGS.model_dir)

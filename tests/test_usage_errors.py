@@ -229,3 +229,16 @@ def test_flag_bounds_are_one_line_errors(capsys):
   assert capsys.readouterr().err == (
       'error: flag --test_count=0: 0 is not a positive integer; allowed: a '
       'positive integer\n')
+
+
+def test_input_path_matching_no_file_is_refused_for_the_modes_reading_it(
+    tmp_path):
+  params = parse(tmp_path, override={'task': {'train_data': {
+      'input_path': f'{tmp_path}/none-*.tfrecord'}}})
+  loading.check_input_paths(params, 'eval')  # Reads validation_data only.
+  with pytest.raises(errors.UsageError) as raised:
+    loading.check_input_paths(params, 'train_and_eval')
+  assert str(raised.value) == (
+      f"task.train_data.input_path='{tmp_path}/none-*.tfrecord': "
+      f'{tmp_path}/none-*.tfrecord does not match any files; allowed: paths '
+      'or globs of existing files, comma-separated')

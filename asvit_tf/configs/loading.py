@@ -15,10 +15,12 @@ import tensorflow as tf
 import yaml
 from official.core import config_definitions
 from official.core import exp_factory
+from official.core import input_reader
 from official.core import train_utils
 from official.modeling import hyperparams
 
 from asvit_tf import errors
+from asvit_tf.tasks import embedded_inputs
 
 _SCALARS = (bool, int, float, str)
 
@@ -124,3 +126,22 @@ def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
                       'that meets it') from None
   return params
 
+
+
+def check_input_paths(params: config_definitions.ExperimentConfig,
+                      mode: str) -> None:
+  """Raises a ConfigError for an `input_path` the `mode` reads that matches
+  no file (the embedded `digits:` splits and TFDS datasets aside)."""
+  for name, read in (('train_data', 'train' in mode),
+                     ('validation_data', 'eval' in mode)):
+    data = getattr(params.task, name, None)
+    if (not read or data is None or data.tfds_name
+        or embedded_inputs.is_embedded(data.input_path)):
+      continue
+    try:
+      input_reader.match_files(data.input_path)
+    except ValueError as e:
+      raise ConfigError(f'task.{name}.input_path={data.input_path!r}: '
+                        f'{str(e).rstrip(".")}; '
+                        'allowed: paths or globs of existing files, '
+                        'comma-separated') from None
