@@ -70,8 +70,12 @@ def check_checkpoint(model: tf_keras.Model, model_dir: str) -> None:
 
 
 def check(params: config_definitions.ExperimentConfig, model: tf_keras.Model,
-          model_dir: str) -> None:
-  """All checks of a training `model_dir`; writes nothing."""
-  cli.check_writable_dir('model_dir', model_dir)
-  check_params(params, model_dir)
+          model_dir: str, training: bool) -> None:
+  """The checks of a `model_dir` before a run in it; writes nothing.
+
+  Evaluation only reads the checkpoints; training also writes the folder.
+  """
+  if training:
+    cli.check_writable_dir('model_dir', model_dir)
+    check_params(params, model_dir)
   check_checkpoint(model, model_dir)

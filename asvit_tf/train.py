@@ -72,14 +72,14 @@ def validate(params: config_definitions.ExperimentConfig,
 def validate_before_writing(params: config_definitions.ExperimentConfig,
                             mode: str, model_dir: str) -> None:
   """Everything checkable before the run writes: mode, schedule, data, model
-  (built once: its config, every phase's stride) and, to train, `model_dir`
-  (writable, holding no run of another model)."""
+  (built once: its config, every phase's stride) and `model_dir` (its latest
+  checkpoint readable and fitting; to train, writable and holding no run of
+  another model)."""
   schedule = validate(params, mode)
   loading.check_input_paths(params, mode)
   model = task_factory.get_task(params.task).build_model()
   schedule.check_strides(model.backbone)
-  if 'train' in mode:
-    run_dir.check(params, model, model_dir)
+  run_dir.check(params, model, model_dir, training='train' in mode)
 
 
 def run_experiment(params: config_definitions.ExperimentConfig,

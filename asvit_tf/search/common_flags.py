@@ -1,11 +1,11 @@
 """Flags shared by `python -m asvit_tf.search` and `python -m asvit_tf.scale`,
 and the checks that turn bad values into one-line errors."""
 
-import os
 from typing import Any, Dict
 
 from absl import flags
 
+from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
@@ -53,9 +53,7 @@ def model_dir() -> str:
   if not MODEL_DIR.value:
     raise errors.UsageError('--model_dir is required; allowed: a directory '
                             '(created if missing)')
-  if os.path.exists(MODEL_DIR.value) and not os.path.isdir(MODEL_DIR.value):
-    raise errors.UsageError(f'--model_dir={MODEL_DIR.value} is a file; '
-                            'allowed: a directory (created if missing)')
+  cli.check_writable_dir('model_dir', MODEL_DIR.value)
   return MODEL_DIR.value
 
 

@@ -27,6 +27,7 @@ from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.configs import loading
+from asvit_tf.modeling import window_policy
 from asvit_tf.serving import checkpoints
 
 _EXPERIMENT = flags.DEFINE_string('experiment', 'asvit_imagenet',
@@ -72,6 +73,11 @@ def main(argv: List[str]) -> None:
   checkpoint = checkpoints.latest_checkpoint(_CHECKPOINT_PATH.value)
   task = task_factory.get_task(params.task)
   model = task.build_model()
+  try:  # Here rather than inside the traced serving function.
+    model.backbone.stage_windows(*image_size)
+  except window_policy.WindowError as e:
+    raise errors.UsageError(
+        f'--input_image_size={_INPUT_IMAGE_SIZE.value}: {e}') from None
   weights = checkpoints.restore_for_serving(params, task, model, checkpoint,
                                             _EMA.value)
   logging.info('Exporting the %s weights of %s.', weights, checkpoint)
