@@ -60,7 +60,7 @@ def file_system_error(error: Exception) -> Optional[str]:
   tf_errors = getattr(sys.modules.get('tensorflow'), 'errors', None)
   if tf_errors is None or not isinstance(error, tf_errors.OpError):
     return None
-  message = error.message.split('}}')[-1].split(' [Op:')[0].strip()
+  message = ' '.join(error.message.split('}}')[-1].split(' [Op:')[0].split())
   for text, code in _TF_MESSAGES:
     if text.lower() in message.lower():
       return f'file system: {message}; allowed: {_ALLOWED_BY_ERRNO[code]}'

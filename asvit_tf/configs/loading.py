@@ -31,6 +31,8 @@ class ConfigError(errors.UsageError):
 
 def _override(params: hyperparams.Config, source: str,
               what: str) -> hyperparams.Config:
+  """`params` overridden by `source` (the value of flag `what`): a YAML
+  file, a YAML string or key=value pairs."""
   try:
     return hyperparams.override_params_dict(params, source, is_strict=True)
   except tf.errors.NotFoundError:
