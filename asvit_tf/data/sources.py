@@ -99,6 +99,7 @@ def _from_folder(root: str, count: int, seed: int, source: str):
 
 
 def _read(path: str, source: str) -> bytes:
+  """The bytes of the image file `path` of `source`."""
   try:
     with tf.io.gfile.GFile(path, 'rb') as f:
       return f.read()
