@@ -1,15 +1,22 @@
-"""Entry-point helpers shared by the binaries: one-line errors, quiet TF logs."""
+"""Entry-point helpers shared by the binaries: one-line errors.
 
+The error boundary: what a user can cause (a UsageError, or a file system
+error on a path: under a file, missing, not writable, disk full) ends the
+binary with one line `error: <what> <value>: <why>; allowed: <what is>` and
+exit status 2; anything else, a bug, stays a traceback.
+"""
+
+import errno
 import json
 import os
+import re
 import sys
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from absl import app
+from absl import flags
 
-from absl import app  # pylint: disable=g-import-not-at-top
-
-from asvit_tf import errors  # pylint: disable=g-import-not-at-top
+from asvit_tf import errors
 
 
 GIN_CONTEXT = '\n  In call to configurable'
@@ -21,10 +28,89 @@ def one_line(error: Exception) -> str:
   return str(error).split(GIN_CONTEXT)[0]
 
 
-def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
-  """Runs an absl `main`; a UsageError exits 2 with one line on stderr.
+# What the user may do about each file system error.
+_ALLOWED_BY_ERRNO = {
+    errno.ENOSPC: 'free disk space and run again (runs resume)',
+    errno.EDQUOT: 'free disk space and run again (runs resume)',
+    errno.ENOTDIR: 'a path not under a file',
+    errno.ENOENT: 'an existing file or folder',
+    errno.EISDIR: 'a file, not a folder',
+    errno.EACCES: 'a path this user may write',
+    errno.EPERM: 'a path this user may write',
+    errno.EROFS: 'a path on a writable file system',
+    errno.EEXIST: 'a folder where a folder is wanted, not a file',
+}
+# TF's file system errors carry the message only; these name the errno.
+_TF_MESSAGES = [('is not a directory', errno.ENOTDIR)] + [
+    (os.strerror(code), code) for code in _ALLOWED_BY_ERRNO]
 
-  With `flags_only`, positional arguments are such an error too.
+
+def file_system_error(error: Exception) -> Optional[str]:
+  """The one-line message of a file system error, None for other errors.
+
+  `error` is an OSError with one of the errno above, or a TF OpError (TF
+  reads and writes files itself) whose message names one.
+  """
+  if isinstance(error, OSError):
+    if error.errno not in _ALLOWED_BY_ERRNO:
+      return None
+    what = f'path {error.filename}' if error.filename else 'file system'
+    return (f'{what}: {error.strerror}; allowed: '
+            f'{_ALLOWED_BY_ERRNO[error.errno]}')
+  tf_errors = getattr(sys.modules.get('tensorflow'), 'errors', None)
+  if tf_errors is None or not isinstance(error, tf_errors.OpError):
+    return None
+  message = ' '.join(error.message.split('}}')[-1].split(' [Op:')[0].split())
+  for text, code in _TF_MESSAGES:
+    if text.lower() in message.lower():
+      return f'file system: {message}; allowed: {_ALLOWED_BY_ERRNO[code]}'
+  return None
+
+
+def check_writable_dir(flag: str, path: str) -> None:
+  """Raises a UsageError unless `path` is, or can be made, a writable folder.
+
+  Checked before anything is written; remote paths (gs://...) are TF's.
+  """
+  if '://' in path:
+    return
+  existing = os.path.abspath(path)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise errors.UsageError(f'--{flag}={path}: {existing} is a file; allowed: '
+                            'a folder, created if missing, not under a file')
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise errors.UsageError(f'--{flag}={path}: {existing} is not writable; '
+                            'allowed: a folder this user may write')
+
+
+def fail(message: str) -> None:
+  """Ends the binary: one line `error: message` on stderr, exit status 2."""
+  print(f'error: {message}', file=sys.stderr)
+  sys.exit(2)
+
+
+def parse_flags(argv: List[str]) -> List[str]:
+  """absl's flag parsing; a bad flag value (a validator or bound included)
+  ends the binary through `fail`, naming what the flag allows."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.IllegalFlagValueError as e:
+    name = re.match(r'flag --([\w.-]+)=', str(e))
+    allowed = (flags.FLAGS[name.group(1)].parser.syntactic_help
+               if name and name.group(1) in flags.FLAGS else '--helpfull')
+    fail(f'{" ".join(str(e).split())}; allowed: {allowed}')
+  except flags.Error as e:
+    fail(f'{" ".join(str(e).split())}; allowed: the flags of --helpfull')
+
+
+def guard(main: Callable[[List[str]], None],
+          flags_only: bool = True) -> Callable[[List[str]], None]:
+  """`main` with the error boundary: a UsageError or a file system error
+  ends it through `fail`; any other error propagates.
+
+  With `flags_only`, positional arguments are a UsageError too.
   """
 
   def guarded(argv: List[str]) -> None:
@@ -34,10 +120,19 @@ def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
                                 'flags only (see --helpfull)')
       main(argv)
     except errors.UsageError as e:
-      print(f'error: {one_line(e)}', file=sys.stderr)
-      sys.exit(2)
+      fail(one_line(e))
+    except Exception as e:  # pylint: disable=broad-except
+      message = file_system_error(e)
+      if message is None:
+        raise
+      fail(message)
 
-  app.run(guarded)
+  return guarded
+
+
+def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
+  """Runs an absl `main` behind the error boundary (`parse_flags`, `guard`)."""
+  app.run(guard(main, flags_only), flags_parser=parse_flags)
 
 
 def print_rows(rows: List[Dict[str, Any]], output_format: str,

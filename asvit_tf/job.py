@@ -62,8 +62,13 @@ def generator(seed: int, *keys: int) -> np.random.Generator:
   return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
 
 
+_DAMAGED = ('the file a run wrote (delete it to start the run over, or use a '
+            'new --model_dir)')
+
+
 class StateError(errors.UsageError):
-  """A model_dir that belongs to a run with different settings."""
+  """A model_dir that belongs to a run with different settings, or whose
+  state file is damaged."""
 
 
 def strict(value: Any) -> Any:
@@ -86,11 +91,16 @@ def write_json(path: str, payload: Dict[str, Any]) -> None:
   directory = os.path.dirname(os.path.abspath(path))
   os.makedirs(directory, exist_ok=True)
   temporary = f'{path}.tmp'
-  with open(temporary, 'w') as f:
-    json.dump(payload, f)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(temporary, path)
+  try:
+    with open(temporary, 'w') as f:
+      json.dump(payload, f)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(temporary, path)
+  except BaseException:  # Disk full, interrupted: the old state stays.
+    if os.path.exists(temporary):
+      os.remove(temporary)
+    raise
   descriptor = os.open(directory, os.O_RDONLY)
   try:
     os.fsync(descriptor)
@@ -102,8 +112,15 @@ def load_state(path: str, config: Dict[str, Any]) -> Optional[Dict[str, Any]]:
   """The saved state at `path`, None if absent; refuses other settings."""
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    state = json.load(f)
+  try:
+    with open(path) as f:
+      state = json.load(f)
+  except ValueError as e:  # Truncated, empty or not text: JSONDecodeError...
+    raise StateError(f'state file {path} is not JSON ({e}); allowed: '
+                     f'{_DAMAGED}') from None
+  if not isinstance(state, dict) or not isinstance(state.get('config'), dict):
+    raise StateError(f'state file {path} holds no run settings ("config"); '
+                     f'allowed: {_DAMAGED}')
   saved = state['config']
   if saved != config:
     changed = ', '.join(

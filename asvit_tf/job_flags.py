@@ -2,11 +2,11 @@
 and the checks that turn bad values into one-line errors."""
 
 import dataclasses
-import os
 from typing import Any, Dict, Type
 
 from absl import flags
 
+from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import job as job_lib
 from asvit_tf.complexity import metric as metric_lib
@@ -63,9 +63,7 @@ def model_dir() -> str:
   if not MODEL_DIR.value:
     raise errors.UsageError('--model_dir is required; allowed: a directory '
                             '(created if missing)')
-  if os.path.exists(MODEL_DIR.value) and not os.path.isdir(MODEL_DIR.value):
-    raise errors.UsageError(f'--model_dir={MODEL_DIR.value} is a file; '
-                            'allowed: a directory (created if missing)')
+  cli.check_writable_dir('model_dir', MODEL_DIR.value)
   return MODEL_DIR.value
 
 

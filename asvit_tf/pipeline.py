@@ -23,6 +23,7 @@ from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import job as job_lib
 from asvit_tf import report as report_lib
+from asvit_tf import retokenization
 from asvit_tf.data import digits
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
@@ -40,7 +41,8 @@ _DATA = flags.DEFINE_string('data', 'digits', 'Images of the NTK batch: '
 _ARCH = flags.DEFINE_string('arch', 'seed', 'Topology to scale when the '
                             'search is skipped.')
 _SEARCH_STEPS = flags.DEFINE_integer('search_steps', 100,
-                                     'REINFORCE steps (paper: 500).')
+                                     'REINFORCE steps (paper: 500).',
+                                     lower_bound=1)
 _METRIC_IMAGE_SIZE = flags.DEFINE_integer(
     'metric_image_size', 32, 'Image side of the search and scaling metrics '
     '(paper: 224).')
@@ -60,9 +62,11 @@ _SCALE_WIDTH = flags.DEFINE_integer(
 _TRAIN_CONFIG = flags.DEFINE_string(
     'train_config_file', SMOKE_CONFIG, 'Model Garden experiment YAML of the '
     'training stage; the pipeline overrides the arch, steps and phases.')
-_TRAIN_STEPS = flags.DEFINE_integer('train_steps', 400, 'Training steps.')
+_TRAIN_STEPS = flags.DEFINE_integer('train_steps', 400, 'Training steps.',
+                                    lower_bound=1)
 _TRAIN_IMAGE_SIZE = flags.DEFINE_integer('train_image_size', 64,
-                                         'Training image side.')
+                                         'Training image side.',
+                                         lower_bound=1)
 _PHASES = flags.DEFINE_list('phases', ['8:150'], 'Re-tokenization phases '
                             'STRIDE:UNTIL_STEP; stride 4 follows.')
 
@@ -100,6 +104,23 @@ def parse_phases(values: Sequence[str]) -> List[Dict[str, int]]:
   return phases
 
 
+def check_train_phases() -> None:
+  """Refuses --phases that training would refuse only after the search and
+  scaling have run: strides, step order, and sides too small for a stride
+  (the stage-4 map needs a token: side >= stride * 8)."""
+  phases = parse_phases(_PHASES.value)
+  schedule = retokenization.Schedule(
+      [(p['stride'], p['until_step']) for p in phases])
+  size = _TRAIN_IMAGE_SIZE.value
+  for phase in schedule.phases:
+    side = phase.stride * 2 ** (arch_lib.NUM_STAGES - 1)
+    if size < side:
+      raise errors.UsageError(
+          f'--phases={",".join(_PHASES.value)} at --train_image_size={size}: '
+          f'stride {phase.stride} needs sides of at least {side} pixels; '
+          'allowed: smaller strides or a larger --train_image_size')
+
+
 def train_override(arch: str) -> Dict[str, Any]:
   """Model Garden overrides of the training YAML for the picked model."""
   size = _TRAIN_IMAGE_SIZE.value
@@ -127,11 +148,13 @@ def main(argv: List[str]) -> None:
   if not os.path.exists(_TRAIN_CONFIG.value):
     raise errors.UsageError(f'--train_config_file={_TRAIN_CONFIG.value} does '
                             'not exist; allowed: a Model Garden YAML')
-  parse_phases(_PHASES.value)
   if _SCALE_WIDTH.value < 4 or _SCALE_WIDTH.value % scaler_lib.PROXY_DIVISOR:
     raise errors.UsageError(
         f'--width={_SCALE_WIDTH.value}; allowed: a multiple of '
         f'{scaler_lib.PROXY_DIVISOR}, the scaling measures a C/4 stand-in')
+  cli.check_writable_dir('output_dir', _OUTPUT_DIR.value)
+  if 'train' not in _SKIP.value:
+    check_train_phases()
   os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
   timings = {}
   arch = _ARCH.value

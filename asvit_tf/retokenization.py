@@ -18,6 +18,7 @@ import tensorflow as tf
 import tf_keras
 
 from asvit_tf import errors
+from asvit_tf.modeling import window_policy
 from asvit_tf.modeling.layers import tokenization
 
 FULL_RESOLUTION_STRIDE = tokenization.FULL_RESOLUTION_STRIDE
@@ -95,6 +96,16 @@ class Schedule:
         end = int(round(phase.until_epoch * config.steps_per_epoch))
       boundaries.append((phase.stride, end))
     return cls(boundaries)
+
+  def check_strides(self, backbone) -> None:
+    """Raises a WindowError unless `backbone` (an `AsViTBackbone`) can take
+    every phase's stride at its input size."""
+    for phase in self.phases:
+      try:
+        backbone.check_stride(phase.stride)
+      except window_policy.WindowError as e:
+        raise window_policy.WindowError(
+            f'retokenization phase {phase.index + 1}: {e}') from None
 
   def phase_at(self, step: int) -> Phase:
     """The phase that global step `step` trains in."""

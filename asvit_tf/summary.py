@@ -16,10 +16,12 @@ _ARCH = flags.DEFINE_string(
     'arch', ','.join(arch_lib.PRESET_STRINGS),
     'Presets (seed, small, base, large) or architecture strings, several '
     'separated by ";" or by "," between preset names.')
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.',
+                                  lower_bound=1)
 _STRIDE = flags.DEFINE_enum('stride', '4', ['4', '8', '16'],
                             'Stage-1 token stride (Sec. 4 re-tokenization).')
-_NUM_CLASSES = flags.DEFINE_integer('num_classes', 1000, 'Classifier width.')
+_NUM_CLASSES = flags.DEFINE_integer('num_classes', 1000, 'Classifier width.',
+                                   lower_bound=1)
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
 

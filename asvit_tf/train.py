@@ -13,9 +13,11 @@ augmentation and turns on TF op determinism: the same seed repeats a run on
 the same machine.
 """
 
+import pprint
 from typing import Any, List, Mapping, Tuple
 
 from absl import flags
+from absl import logging
 import gin
 import tensorflow as tf
 import tf_keras
@@ -31,6 +33,9 @@ from official.vision.utils import summary_manager
 from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf import retokenization
+from asvit_tf import run_dir
+from asvit_tf.configs import loading
 
 FLAGS = flags.FLAGS
 MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval')
@@ -56,13 +61,33 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
+def validate(params: config_definitions.ExperimentConfig,
+             mode: str) -> retokenization.Schedule:
+  """The re-tokenization schedule; one-line errors for it or a bad mode."""
+  if mode not in MODES:
+    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+  return retokenization.Schedule.from_config(params.task.retokenization)
+
+
+def validate_before_writing(params: config_definitions.ExperimentConfig,
+                            mode: str, model_dir: str) -> None:
+  """Everything checkable before the run writes: mode, schedule, data, model
+  (built once: its config, every phase's stride) and `model_dir` (its latest
+  checkpoint readable and fitting; to train, writable and holding no run of
+  another model)."""
+  schedule = validate(params, mode)
+  loading.check_input_paths(params, mode)
+  model = task_factory.get_task(params.task).build_model()
+  schedule.check_strides(model.backbone)
+  run_dir.check(params, model, model_dir, training='train' in mode)
+
+
 def run_experiment(params: config_definitions.ExperimentConfig,
                    model_dir: str, mode: str,
                    enable_async_checkpointing: bool = False
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
   """Runs `mode` under the configured strategy with Model Garden's trainer."""
-  if mode not in MODES:
-    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+  validate(params, mode)
   if params.runtime.mixed_precision_dtype:
     performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
   strategy = distribute_utils.get_distribution_strategy(
@@ -86,10 +111,14 @@ def main(argv: List[str]) -> None:
     if not FLAGS[name].value:
       raise errors.UsageError(f'--{name} is required')
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
-  params = train_utils.parse_configuration(FLAGS, lock_return=False)
+  params = loading.parse(FLAGS)
+  # Before seeding, so that the checks' model leaves the seeded run as it was.
+  validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   if _SEED.value is not None:
     seed_run(params, _SEED.value)
   params.lock()
+  logging.info('Final experiment parameters:\n%s',
+               pprint.pformat(params.as_dict()))
   if 'train' in FLAGS.mode:
     train_utils.serialize_config(params, FLAGS.model_dir)
   run_experiment(params, FLAGS.model_dir, FLAGS.mode,

@@ -22,10 +22,12 @@ _NUM_VAL = flags.DEFINE_integer('num_val', 16, 'Validation images.')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 256, 'Square image side.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the train split; the '
                              'validation split uses seed + 1.')
-_NUM_SHARDS = flags.DEFINE_integer('num_shards', 1, 'TFRecord shards a split.')
+_NUM_SHARDS = flags.DEFINE_integer('num_shards', 1, 'TFRecord shards a split.',
+                                   lower_bound=1)
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
+  cli.check_writable_dir('output_dir', _OUTPUT_DIR.value)
   paths = synthetic_coco.make_dataset(_OUTPUT_DIR.value, _NUM_TRAIN.value, _NUM_VAL.value,
                        _IMAGE_SIZE.value, _SEED.value, _NUM_SHARDS.value)
   for split, split_paths in paths.items():

@@ -53,3 +53,26 @@ def test_bad_sources_fail_with_one_line(source, fragment):
 def test_empty_folder_fails(tmp_path):
   with pytest.raises(sources.DataError, match='holds no images'):
     sources.load_images(f'folder:{tmp_path}', 32, 2)
+
+
+def test_bad_files_are_named(tmp_path):
+  alone, beside = tmp_path / 'alone' / 'cat', tmp_path / 'beside' / 'cat'
+  alone.mkdir(parents=True)
+  beside.mkdir(parents=True)
+  (alone / 'text.jpg').write_text('not an image')
+  (beside / 'good.png').write_bytes(
+      tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy())
+  (beside / 'gone.png').symlink_to(tmp_path / 'missing.png')
+  (tmp_path / 'records.tfrecord').write_text('not a record')
+  (tmp_path / 'folder.tfrecord').mkdir()
+  for source, bad in (
+      (f'folder:{tmp_path}/alone', f'{alone}/text.jpg is not a readable image'),
+      (f'folder:{tmp_path}/beside', f'{beside}/gone.png cannot be read'),
+      (f'tfrecord:{tmp_path}/records.tfrecord',
+       f'{tmp_path}/records.tfrecord is not a TFRecord file'),
+      (f'tfrecord:{tmp_path}/folder.tfrecord',
+       f'{tmp_path}/folder.tfrecord is not a TFRecord file'),
+  ):
+    with pytest.raises(sources.DataError) as error:
+      sources.load_images(source, 32, 2)  # Picks both images of `beside`.
+    assert str(error.value).startswith(f'data source {source!r}: {bad}')

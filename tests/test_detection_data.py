@@ -15,6 +15,7 @@ from pycocotools import mask as mask_utils
 
 from asvit_tf import errors
 from detection import synthetic_coco
+from tests import usage_errors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -81,12 +82,28 @@ def test_bad_sizes_are_one_line_errors(tmp_path):
     synthetic_coco.make_dataset(str(tmp_path), 0, 2, 128, seed=0)
 
 
-def test_binary_reports_bad_flags_on_one_line(tmp_path):
-  result = subprocess.run(
-      [sys.executable, '-m', 'detection.make_synthetic_coco',
-       f'--output_dir={tmp_path}', '--image_size=64'],
+def make_synthetic_coco(*flags):
+  return subprocess.run(
+      [sys.executable, '-m', 'detection.make_synthetic_coco', *flags],
       capture_output=True, text=True, check=False, cwd=ROOT)
+
+
+def test_binary_reports_bad_flags_on_one_line(tmp_path):
+  result = make_synthetic_coco(f'--output_dir={tmp_path}', '--image_size=64')
   assert result.returncode == 2
   assert result.stderr.strip().splitlines() == [
       'error: num_train=64, num_val=16, image_size=64; allowed: at least 1 '
       'image per split and image_size >= 128']
+
+
+def test_binary_refuses_zero_shards_and_a_path_under_a_file(tmp_path):
+  (tmp_path / 'a_file').write_text('')
+  usage_errors.assert_one_line_error(
+      make_synthetic_coco(f'--output_dir={tmp_path}/out', '--num_shards=0'),
+      'error: flag --num_shards=0: 0 is not a positive integer; allowed: a '
+      'positive integer')
+  usage_errors.assert_one_line_error(
+      make_synthetic_coco(f'--output_dir={tmp_path}/a_file/out'),
+      f'error: --output_dir={tmp_path}/a_file/out: {tmp_path}/a_file is a '
+      'file; allowed: ')
+  assert os.listdir(tmp_path) == ['a_file']

@@ -12,6 +12,7 @@ from official.vision.ops import preprocess_ops
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.data import digits
+from tests import usage_errors
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
@@ -97,3 +98,19 @@ def test_export_without_a_checkpoint_fails_clearly(tmp_path):
   assert result.stderr.strip().splitlines()[-1] == (
       f'error: --checkpoint_path={tmp_path} holds no checkpoint; allowed: a '
       'checkpoint prefix or a training model_dir')
+
+
+def test_export_of_another_models_checkpoint_names_variable_and_shapes(
+    tmp_path):
+  _, task = smoke_task()
+  ckpt_dir = str(tmp_path / 'ckpt')
+  tf.train.Checkpoint(model=task.build_model()).save(
+      os.path.join(ckpt_dir, 'ckpt'))
+  result = export(ckpt_dir, str(tmp_path / 'export'),
+                  '--params_override=task.model.num_classes=7')
+  usage_errors.assert_one_line_error(
+      result, f'error: checkpoint {ckpt_dir}/ckpt-1 does not fit the model: ')
+  assert result.stderr.rstrip().endswith(
+      'logits/bias has shape (10,) there, (7,) in the config; allowed: the '
+      'config the checkpoint was trained with')
+  assert sorted(os.listdir(tmp_path)) == ['ckpt']

@@ -136,3 +136,17 @@ def test_search_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
   assert saved['history'][0]['reward'] == 0.0
   assert (tmp_path / 'search_entropy.png').stat().st_size > 0
   assert list((tmp_path / 'tensorboard').iterdir())
+
+
+@pytest.mark.parametrize('module, name', [
+    ('asvit_tf.search.__main__', 'search_state.json'),
+    ('asvit_tf.scale', 'scale_state.json'),
+])
+def test_damaged_state_file_is_named_and_left_alone(tmp_path, module, name):
+  path = tmp_path / name
+  path.write_text('{"config": {"se')  # Truncated.
+  with pytest.raises(errors.UsageError) as raised:
+    call_main(module, [f'--model_dir={tmp_path}', '--image_size=32'])
+  assert str(raised.value).startswith(f'state file {path} is not JSON (')
+  assert path.read_text() == '{"config": {"se'
+  assert os.listdir(tmp_path) == [name]

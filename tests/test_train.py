@@ -10,6 +10,8 @@ import sys
 import pytest
 import tensorflow as tf
 
+from tests import usage_errors
+
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
 
@@ -131,7 +133,24 @@ def test_stride16_phase_at_128px(tmp_path):
   assert 'phase 1: stride 16, dilation 5 from step 0 until 2' in result.stderr
 
 
+def test_model_dir_of_another_model_is_refused_before_any_write(smoke):
+  model_dir = smoke[0]
+  before = usage_errors.snapshot(model_dir)
+  arch = '4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,32'
+  result = run_train(
+      model_dir, '--mode=train',
+      f"--params_override={{task: {{model: {{backbone: {{asvit: {{arch: '{arch}'}}}}}}}}}}")
+  usage_errors.assert_one_line_error(
+      result, f'error: --model_dir={model_dir} holds a run of another model: '
+      "task.model.backbone.asvit.arch='4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,16' "
+      f"(now '{arch}'); allowed: ")
+  assert usage_errors.snapshot(model_dir) == before
+
+
 @pytest.mark.parametrize('override, message', [
+    ('trainer.train_steps=abc',
+     "trainer.train_steps='abc' is not of type int; allowed: a value of type "
+     'int'),
     ('task.retokenization.phases=[{stride: 16, until_step: 10}]',
      'retokenization phase 1: image 64x64 is too small for stride 16: '
      'allowed: sides of at least 128 pixels'),
@@ -139,11 +158,10 @@ def test_stride16_phase_at_128px(tmp_path):
      'task.model.backbone.asvit.stride=8; allowed: 4 (train at stride 8 or '
      '16 through task.retokenization.phases)'),
 ])
-def test_bad_stride_config_fails_in_one_line_before_training(
+def test_bad_config_fails_in_one_line_before_any_write(
     tmp_path, override, message):
   result = run_train(str(tmp_path), '--mode=train',
                      f'--params_override={override}')
-  assert result.returncode == 2, result.stderr[-3000:]
+  usage_errors.assert_one_line_error(result, f'error: {message}')
   assert result.stderr.rstrip().splitlines()[-1] == f'error: {message}'
-  assert 'Traceback' not in result.stderr
-  assert not glob.glob(os.path.join(str(tmp_path), 'ckpt-*'))
+  assert not os.listdir(tmp_path)

@@ -21,7 +21,8 @@ from asvit_tf.modeling import arch as arch_lib
 _ARCH = flags.DEFINE_string(
     'arch', 'seed', 'Presets (seed, small, base, large) or architecture '
     'strings K,S,E[,L]|...|heads[,C], several separated by ";".')
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.',
+                                  lower_bound=1)
 _METRICS = flags.DEFINE_list(
     'metrics', ['length_distortion', 'ntk'],
     f'Comma-separated metrics: {", ".join(settings_lib.METRICS)}.')

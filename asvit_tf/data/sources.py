@@ -12,6 +12,7 @@ classification input normalizes them (ImageNet mean and stddev on 0..255).
 import os
 from typing import Optional
 
+from google.protobuf import message
 import numpy as np
 import tensorflow as tf
 from official.vision.ops import preprocess_ops
@@ -21,6 +22,7 @@ from asvit_tf.data import digits
 
 KINDS = ('digits', 'tfds:NAME', 'tfrecord:GLOB', 'folder:DIR')
 _IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.gif')
+_IMAGE_FORMATS = 'JPEG, PNG, BMP or GIF'
 
 
 class DataError(errors.UsageError):
@@ -36,8 +38,14 @@ def normalize_images(images: np.ndarray, image_size: int) -> np.ndarray:
       scale=preprocess_ops.STDDEV_RGB).numpy()
 
 
-def _decode(encoded: bytes) -> np.ndarray:
-  return tf.io.decode_image(encoded, channels=3, expand_animations=False).numpy()
+def _decode(encoded: bytes, name: str, source: str) -> np.ndarray:
+  """The RGB pixels of an encoded image; `name` says where it came from."""
+  try:
+    return tf.io.decode_image(encoded, channels=3,
+                              expand_animations=False).numpy()
+  except tf.errors.InvalidArgumentError:
+    raise DataError(f'data source {source!r}: {name} is not a readable '
+                    f'image; allowed: {_IMAGE_FORMATS} images') from None
 
 
 def _pick(num: int, count: int, seed: int, source: str) -> np.ndarray:
@@ -59,12 +67,23 @@ def _from_tfrecord(pattern: str, count: int, seed: int,
   if not files:
     raise DataError(f'data source {source!r}: no file matches {pattern!r}; '
                     'allowed: a glob of existing TFRecord files')
-  encoded = []
-  for record in tf.data.TFRecordDataset(files).take(max(count * 8, 64)):
-    example = tf.train.Example.FromString(record.numpy())
-    encoded.append(example.features.feature['image/encoded'].bytes_list.value[0])
+  wanted, encoded = max(count * 8, 64), []
+  for path in files:
+    try:
+      for record in tf.data.TFRecordDataset(path).take(wanted - len(encoded)):
+        example = tf.train.Example.FromString(record.numpy())
+        encoded.append(
+            (f'a record of {path}',
+             example.features.feature['image/encoded'].bytes_list.value[0]))
+    except (tf.errors.OpError, message.DecodeError, IndexError) as e:
+      raise DataError(f'data source {source!r}: {path} is not a TFRecord '
+                      f'file of tf.Examples with image/encoded '
+                      f'({type(e).__name__}); allowed: Model Garden\'s '
+                      'classification TFRecords') from None
+    if len(encoded) == wanted:
+      break
   chosen = _pick(len(encoded), count, seed, source)
-  return [_decode(encoded[i]) for i in chosen]
+  return [_decode(encoded[i][1], encoded[i][0], source) for i in chosen]
 
 
 def _from_folder(root: str, count: int, seed: int, source: str):
@@ -76,7 +95,17 @@ def _from_folder(root: str, count: int, seed: int, source: str):
       for dirpath, _, names in tf.io.gfile.walk(root) for name in names
       if name.lower().endswith(_IMAGE_SUFFIXES))
   chosen = _pick(len(paths), count, seed, source)
-  return [_decode(tf.io.gfile.GFile(paths[i], 'rb').read()) for i in chosen]
+  return [_decode(_read(paths[i], source), paths[i], source) for i in chosen]
+
+
+def _read(path: str, source: str) -> bytes:
+  """The bytes of the image file `path` of `source`."""
+  try:
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      return f.read()
+  except tf.errors.OpError:  # A broken link, a folder named like an image.
+    raise DataError(f'data source {source!r}: {path} cannot be read; '
+                    f'allowed: {_IMAGE_FORMATS} image files') from None
 
 
 def _from_tfds(name: str, count: int, seed: int, source: str,

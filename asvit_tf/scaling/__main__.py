@@ -34,7 +34,8 @@ _PROXY = flags.DEFINE_boolean(
     'measure each candidate at exactly width c; --noproxy widens and '
     'measures C itself.')
 _NUM_CLASSES = flags.DEFINE_integer(
-    'num_classes', 1000, 'Classifier width used to count parameters.')
+    'num_classes', 1000, 'Classifier width used to count parameters.',
+    lower_bound=1)
 
 
 def main(argv: List[str]) -> None:

@@ -13,15 +13,17 @@ from official.core import base_task
 from official.core import config_definitions
 from official.modeling.optimization import ema_optimizer
 
+from asvit_tf import checkpoint_compat
 from asvit_tf import errors
 
 _AVERAGE_SLOT = '.OPTIMIZER_SLOT/optimizer/average/'
+_ALLOWED = 'the config the checkpoint was trained with'
 
 
 def latest_checkpoint(path: str) -> str:
   """The checkpoint file `path` names, or the newest one in a model_dir."""
-  found = tf.train.latest_checkpoint(path) if tf.io.gfile.isdir(path) else (
-      path if tf.io.gfile.exists(path + '.index') else None)
+  found = (checkpoint_compat.latest_readable(path) if tf.io.gfile.isdir(path)
+           else path if tf.io.gfile.exists(path + '.index') else None)
   if not found:
     raise errors.UsageError(f'--checkpoint_path={path} holds no checkpoint; '
                             'allowed: a checkpoint prefix or a training '
@@ -45,8 +47,7 @@ def restore_for_serving(params: config_definitions.ExperimentConfig,
   weights.
   """
   if not (use_ema and has_averages(checkpoint)):
-    tf.train.Checkpoint(model=model).read(
-        checkpoint).assert_existing_objects_matched().expect_partial()
+    checkpoint_compat.read(checkpoint, _ALLOWED, model=model)
     return 'trained'
   optimizer = task.create_optimizer(params.trainer.optimizer_config,
                                     params.runtime)
@@ -56,8 +57,8 @@ def restore_for_serving(params: config_definitions.ExperimentConfig,
         'trainer.optimizer_config.ema; allowed: the training config, or '
         '--noema for the trained weights')
   optimizer.shadow_copy(model)
-  tf.train.Checkpoint(model=model, optimizer=optimizer).read(
-      checkpoint).assert_existing_objects_matched().expect_partial()
+  checkpoint_compat.read(checkpoint, _ALLOWED, model=model,
+                         optimizer=optimizer)
   for variable in model.variables:
     try:
       variable.assign(optimizer.get_slot(variable, 'average'))

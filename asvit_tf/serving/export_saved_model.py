@@ -26,6 +26,8 @@ from official.vision.serving import image_classification
 from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf.configs import loading
+from asvit_tf.modeling import window_policy
 from asvit_tf.serving import checkpoints
 
 _EXPERIMENT = flags.DEFINE_string('experiment', 'asvit_imagenet',
@@ -39,7 +41,8 @@ _CHECKPOINT_PATH = flags.DEFINE_string(
     'latest checkpoint is used).')
 _EXPORT_DIR = flags.DEFINE_string('export_dir', None, 'Output directory.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', None,
-                                   'Serving batch size; default: any.')
+                                   'Serving batch size; default: any.',
+                                   lower_bound=1)
 _INPUT_TYPE = flags.DEFINE_enum(
     'input_type', 'image_tensor', ['image_tensor', 'image_bytes',
                                    'tf_example'], 'Serving input.')
@@ -59,15 +62,22 @@ def main(argv: List[str]) -> None:
     image_size = [int(v) for v in _INPUT_IMAGE_SIZE.value.split(',')]
   except ValueError:
     image_size = []
-  if len(image_size) != 2:
+  if len(image_size) != 2 or min(image_size) < 1:
     raise errors.UsageError(
-        f'--input_image_size={_INPUT_IMAGE_SIZE.value}; allowed: height,width')
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
+        f'--input_image_size={_INPUT_IMAGE_SIZE.value}; allowed: height,width '
+        '(positive integers)')
+  cli.check_writable_dir('export_dir', _EXPORT_DIR.value)
+  params = loading.parse(train_utils.ParseConfigOptions(
       experiment=_EXPERIMENT.value, config_file=_CONFIG_FILE.value or [],
       params_override=_PARAMS_OVERRIDE.value))
   checkpoint = checkpoints.latest_checkpoint(_CHECKPOINT_PATH.value)
   task = task_factory.get_task(params.task)
   model = task.build_model()
+  try:  # Here rather than inside the traced serving function.
+    model.backbone.stage_windows(*image_size)
+  except window_policy.WindowError as e:
+    raise errors.UsageError(
+        f'--input_image_size={_INPUT_IMAGE_SIZE.value}: {e}') from None
   weights = checkpoints.restore_for_serving(params, task, model, checkpoint,
                                             _EMA.value)
   logging.info('Exporting the %s weights of %s.', weights, checkpoint)

@@ -1,0 +1,149 @@
+"""Experiment configs from Model Garden's flags, or one line naming the fault.
+
+Model Garden's `ExperimentParser` builds the config in steps (experiment,
+`--config_file`s in order, `--params_override`); each step here names its
+own bad value. The finished config is checked against its dataclass types,
+which Model Garden does not do (`train_steps: abc` would fail only inside
+the training loop).
+"""
+
+import dataclasses
+import typing
+from typing import Any
+
+import tensorflow as tf
+import yaml
+from official.core import config_definitions
+from official.core import exp_factory
+from official.core import input_reader
+from official.core import train_utils
+from official.modeling import hyperparams
+
+from asvit_tf import errors
+from asvit_tf.tasks import embedded_inputs
+
+_SCALARS = (bool, int, float, str)
+
+
+class ConfigError(errors.UsageError):
+  """An experiment name, config file, override or value that cannot be used."""
+
+
+def _override(params: hyperparams.Config, source: str,
+              what: str) -> hyperparams.Config:
+  """`params` overridden by `source` (the value of flag `what`): a YAML
+  file, a YAML string or key=value pairs."""
+  try:
+    return hyperparams.override_params_dict(params, source, is_strict=True)
+  except tf.errors.NotFoundError:
+    if what == '--config_file':
+      raise ConfigError(f'{what}={source}: no such file; allowed: a YAML '
+                        'file') from None
+    raise ConfigError(
+        f'{what}={source}: neither key=value pairs nor YAML nor a file; '
+        'allowed: key=value,... without commas inside values, or YAML such '
+        "as {task: {model: {backbone: {asvit: {arch: '...'}}}}}") from None
+  except yaml.YAMLError as e:
+    raise ConfigError(f'{what}={source}: malformed YAML '
+                      f'({" ".join(str(e).split())}); allowed: a YAML '
+                      'mapping') from None
+  except (KeyError, AttributeError, ValueError) as e:
+    message = str(e.args[0] if e.args else e).split('. To extend')[0]
+    raise ConfigError(f'{what}={source}: {message}; allowed: the keys of '
+                      'the experiment config (see params.yaml of a run)'
+                      ) from None
+
+
+class ExperimentParser(train_utils.ExperimentParser):
+  """Model Garden's parser; a failed step raises a one-line ConfigError."""
+
+  def base_experiment(self) -> config_definitions.ExperimentConfig:
+    name = self._flags_obj.experiment
+    try:
+      return exp_factory.get_exp_config(name)
+    except LookupError:
+      allowed = ', '.join(sorted(exp_factory._REGISTERED_CONFIGS))  # pylint: disable=protected-access
+      raise ConfigError(f'--experiment={name} is not registered; allowed: '
+                        f'{allowed}') from None
+
+  def parse_config_file(self, params: hyperparams.Config
+                        ) -> hyperparams.Config:
+    for config_file in self._flags_obj.config_file or []:
+      params = _override(params, config_file, '--config_file')
+    return params
+
+  def parse_params_override(self, params: hyperparams.Config
+                            ) -> hyperparams.Config:
+    return _override(params, self._flags_obj.params_override,
+                     '--params_override')
+
+
+def _declared_types(hint: Any) -> tuple:
+  """The scalar types a field annotated `hint` holds; () if not a scalar."""
+  options = (typing.get_args(hint) if typing.get_origin(hint) is typing.Union
+             else (hint,))
+  if all(t in _SCALARS or t is type(None) for t in options):
+    return options
+  return ()
+
+
+def check_types(config: hyperparams.Config, prefix: str = '') -> None:
+  """Raises a ConfigError for a scalar field holding a value of another type.
+
+  Ints pass as floats; bools pass only as bools.
+  """
+  hints = typing.get_type_hints(type(config))
+  for field in dataclasses.fields(config):
+    value = getattr(config, field.name)
+    name = f'{prefix}{field.name}'
+    if isinstance(value, hyperparams.Config):
+      check_types(value, f'{name}.')
+    elif isinstance(value, (list, tuple)):
+      for i, item in enumerate(value):
+        if isinstance(item, hyperparams.Config):
+          check_types(item, f'{name}[{i}].')
+    else:
+      declared = _declared_types(hints.get(field.name))
+      accepted = declared + ((int,) if float in declared else ())
+      if declared and (isinstance(value, bool) and bool not in declared
+                       or not isinstance(value, accepted)):
+        names = ' or '.join('null' if t is type(None) else t.__name__
+                            for t in declared)
+        raise ConfigError(f'{name}={value!r} is not of type {names}; '
+                          f'allowed: a value of type {names}')
+
+
+def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
+  """The unlocked experiment config the flags describe, checked.
+
+  `flags_obj` carries Model Garden's `experiment`, `config_file`,
+  `params_override` and `tpu` (absl FLAGS or `train_utils.ParseConfigOptions`).
+  """
+  params = ExperimentParser(flags_obj).parse()
+  check_types(params)
+  try:
+    params.validate()
+  except KeyError as e:
+    raise ConfigError(f'config restriction {e.args[0]}; allowed: a config '
+                      'that meets it') from None
+  return params
+
+
+
+def check_input_paths(params: config_definitions.ExperimentConfig,
+                      mode: str) -> None:
+  """Raises a ConfigError for an `input_path` the `mode` reads that matches
+  no file (the embedded `digits:` splits and TFDS datasets aside)."""
+  for name, read in (('train_data', 'train' in mode),
+                     ('validation_data', 'eval' in mode)):
+    data = getattr(params.task, name, None)
+    if (not read or data is None or data.tfds_name
+        or embedded_inputs.is_embedded(data.input_path)):
+      continue
+    try:
+      input_reader.match_files(data.input_path)
+    except ValueError as e:
+      raise ConfigError(f'task.{name}.input_path={data.input_path!r}: '
+                        f'{str(e).rstrip(".")}; '
+                        'allowed: paths or globs of existing files, '
+                        'comma-separated') from None

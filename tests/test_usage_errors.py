@@ -1,0 +1,244 @@
+"""The error contract in-process: configs, checkpoints, state files, paths."""
+
+import errno
+import json
+import os
+
+from absl import flags
+from absl.testing import flagsaver
+import pytest
+import tensorflow as tf
+import tf_keras
+from official.core import train_utils
+
+from asvit_tf import checkpoint_compat
+from asvit_tf import cli
+from asvit_tf import errors
+from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf import run_dir
+from asvit_tf.configs import loading
+from asvit_tf.search import state as state_lib
+
+ROOT = os.path.join(os.path.dirname(__file__), '..')
+SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
+
+
+def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
+  files = [SMOKE]
+  if config_text is not None:
+    (tmp_path / 'extra.yaml').write_text(config_text)
+    files.append(str(tmp_path / 'extra.yaml'))
+  return loading.parse(train_utils.ParseConfigOptions(
+      experiment=experiment, config_file=files, params_override=override))
+
+
+@pytest.mark.parametrize('config_text, override, experiment, message', [
+    (None, '', 'asvit_imagenett',
+     '--experiment=asvit_imagenett is not registered; allowed: '),
+    ('task: {model: [\n', '', 'asvit_imagenet',
+     '--config_file={dir}/extra.yaml: malformed YAML (while parsing'),
+    ('task:\n  modle: {}\n', '', 'asvit_imagenet',
+     "--config_file={dir}/extra.yaml: The key 'modle' does not exist in "),
+    (None, 'trainer.train_steps=abc', 'asvit_imagenet',
+     "trainer.train_steps='abc' is not of type int; allowed: a value of type "
+     'int'),
+    (None, '{task: {model: {num_classes: true}}}', 'asvit_imagenet',
+     'task.model.num_classes=True is not of type int'),
+    (None, '{trainer: {optimizer_config: {ema: {average_decay: x}}}}',
+     'asvit_imagenet',
+     "trainer.optimizer_config.ema.average_decay='x' is not of type float"),
+    (None, 'task.model.backbone.asvit.arch=4,2,2,1|2,1,2,1', 'asvit_imagenet',
+     '--params_override=task.model.backbone.asvit.arch=4,2,2,1|2,1,2,1: '
+     'neither key=value pairs nor YAML nor a file; allowed: '),
+])
+def test_bad_configs_are_one_line_errors(tmp_path, config_text, override,
+                                         experiment, message):
+  with pytest.raises(errors.UsageError) as raised:
+    parse(tmp_path, config_text, override, experiment)
+  assert str(raised.value).startswith(message.format(dir=tmp_path))
+  assert '\n' not in str(raised.value)
+
+
+def test_config_types_accept_ints_as_floats(
+    tmp_path):
+  params = parse(tmp_path, override=(
+      '{trainer: {optimizer_config: {ema: {average_decay: 1}}}, '
+      'task: {retokenization: {phases: [{stride: 8, until_epoch: 2}]}}}'))
+  assert params.trainer.optimizer_config.ema.average_decay == 1
+  assert params.task.retokenization.phases[0].until_epoch == 2
+
+
+def test_model_dir_of_another_model_is_refused_by_its_params_yaml(tmp_path):
+  params = parse(tmp_path)
+  train_utils.serialize_config(params, str(tmp_path))
+  run_dir.check_params(params, str(tmp_path))  # The same model resumes.
+  params.override({'trainer': {'train_steps': 7}})  # So do other steps.
+  run_dir.check_params(params, str(tmp_path))
+  params.override({'task': {'model': {'num_classes': 7,
+                                      'input_size': [32, 32, 3]}}})
+  with pytest.raises(errors.UsageError) as raised:
+    run_dir.check_params(params, str(tmp_path))
+  assert str(raised.value) == (
+      f'--model_dir={tmp_path} holds a run of another model: '
+      'task.model.input_size=[64, 64, 3] (now [32, 32, 3]), '
+      'task.model.num_classes=10 (now 7); allowed: the same task.model to '
+      'resume the run, or a new --model_dir')
+
+
+def dense_model(*widths):
+  return tf_keras.Sequential([tf_keras.Input((3,))] +
+                             [tf_keras.layers.Dense(w) for w in widths])
+
+
+def test_checkpoint_of_another_width_names_the_variable_and_shapes(tmp_path):
+  path = tf.train.Checkpoint(model=dense_model(4)).write(str(tmp_path / 'c'))
+  checkpoint_compat.read(path, 'x', model=dense_model(4))
+  with pytest.raises(checkpoint_compat.CheckpointError) as raised:
+    checkpoint_compat.read(path, 'the same widths', model=dense_model(5))
+  message = str(raised.value)
+  assert message.startswith(f'checkpoint {path} does not fit the model: ')
+  assert ' has shape (4,) there, (5,) in the config; allowed: the same ' in (
+      message)
+  assert message.split(' has shape')[0].endswith('/bias')
+
+
+def test_checkpoint_of_another_depth_is_refused_both_ways(tmp_path):
+  shallow = tf.train.Checkpoint(model=dense_model(3)).write(
+      str(tmp_path / 'shallow'))
+  deep = tf.train.Checkpoint(model=dense_model(3, 3)).write(
+      str(tmp_path / 'deep'))
+  with pytest.raises(checkpoint_compat.CheckpointError,
+                     match=r'it lacks \S+ of shape \(3, ?3\)|lacks \S+ of '
+                     r'shape \(3,\)'):
+    checkpoint_compat.read(shallow, 'x', model=dense_model(3, 3))
+  with pytest.raises(checkpoint_compat.CheckpointError,
+                     match="its model has 4 variables, the config's 2"):
+    checkpoint_compat.read(deep, 'x', model=dense_model(3))
+
+
+def test_unreadable_latest_checkpoint_names_the_intact_one(tmp_path):
+  checkpoint = tf.train.Checkpoint(model=dense_model(2))
+  manager = tf.train.CheckpointManager(checkpoint, str(tmp_path), 3)
+  first, second = manager.save(), manager.save()
+  assert checkpoint_compat.latest_readable(str(tmp_path)) == second
+  os.remove(f'{second}.index')
+  with pytest.raises(checkpoint_compat.CheckpointError) as raised:
+    checkpoint_compat.latest_readable(str(tmp_path))
+  assert str(raised.value) == (
+      f'checkpoint {second} is unreadable (a file is missing or truncated); '
+      f'allowed: the intact {first} (make it model_checkpoint_path in '
+      f'{tmp_path}/checkpoint)')
+  for name in os.listdir(tmp_path):
+    if name.startswith(os.path.basename(first) + '.data'):
+      os.remove(tmp_path / name)
+  with pytest.raises(checkpoint_compat.CheckpointError,
+                     match='allowed: a new --model_dir$'):
+    checkpoint_compat.latest_readable(str(tmp_path))
+
+
+@pytest.mark.parametrize('text, why', [
+    ('', 'is not JSON (Expecting value'),
+    ('{"config": {"seed"', 'is not JSON (Expecting'),
+    ('{}', 'holds no run settings ("config")'),
+    ('[1]', 'holds no run settings ("config")'),
+])
+def test_damaged_state_file_names_itself(tmp_path, text, why):
+  path = tmp_path / 'search_state.json'
+  path.write_text(text)
+  with pytest.raises(state_lib.StateError) as raised:
+    state_lib.load(str(path), {'seed': 0})
+  assert str(raised.value).startswith(f'state file {path} {why}')
+  assert str(raised.value).endswith(
+      '; allowed: the file a run wrote (delete it to start the run over, or '
+      'use a new --model_dir)')
+
+
+def test_failed_state_write_keeps_the_old_state_and_no_temporary(
+    tmp_path, monkeypatch):
+  path = str(tmp_path / 'state.json')
+  state_lib.write_json(path, {'config': {'seed': 1}})
+
+  def disk_full(descriptor):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  monkeypatch.setattr(os, 'fsync', disk_full)
+  with pytest.raises(OSError):
+    state_lib.write_json(path, {'config': {'seed': 2}})
+  assert os.listdir(tmp_path) == ['state.json']
+  with open(path) as f:
+    assert json.load(f) == {'config': {'seed': 1}}
+
+
+def test_file_system_errors_become_one_line_and_bugs_do_not(tmp_path):
+  a_file = tmp_path / 'a_file'
+  a_file.write_text('')
+  with pytest.raises(OSError) as under_a_file:
+    os.makedirs(a_file / 'sub')
+  assert cli.file_system_error(under_a_file.value) == (
+      f'path {a_file}/sub: Not a directory; allowed: a path not under a file')
+  assert cli.file_system_error(OSError(errno.ENOSPC, 'No space left on '
+                                       'device')) == (
+      'file system: No space left on device; allowed: free disk space and '
+      'run again (runs resume)')
+  with pytest.raises(tf.errors.OpError) as in_tf:
+    tf.io.gfile.makedirs(str(a_file / 'sub'))
+  assert cli.file_system_error(in_tf.value) == (
+      f'file system: {a_file} is not a directory; allowed: a path not under '
+      'a file')
+  assert cli.file_system_error(ValueError('a bug')) is None
+  assert cli.file_system_error(OSError(errno.EINVAL, 'a bug')) is None
+
+
+def test_writable_dir_refuses_a_path_under_a_file(tmp_path):
+  (tmp_path / 'a_file').write_text('')
+  cli.check_writable_dir('model_dir', str(tmp_path / 'new' / 'sub'))
+  with pytest.raises(errors.UsageError) as raised:
+    cli.check_writable_dir('model_dir', str(tmp_path / 'a_file' / 'sub'))
+  assert str(raised.value) == (
+      f'--model_dir={tmp_path}/a_file/sub: {tmp_path}/a_file is a file; '
+      'allowed: a folder, created if missing, not under a file')
+  assert sorted(os.listdir(tmp_path)) == ['a_file']
+
+
+def test_boundary_turns_user_errors_into_one_line_and_keeps_bugs(capsys):
+  def raising(error):
+    def main(argv):
+      del argv
+      raise error
+    return main
+
+  for error, line in (
+      (errors.UsageError('--x=1; allowed: 2'), 'error: --x=1; allowed: 2'),
+      (OSError(errno.EACCES, 'Permission denied', '/p'),
+       'error: path /p: Permission denied; allowed: a path this user may '
+       'write')):
+    with pytest.raises(SystemExit) as exited:
+      cli.guard(raising(error))(['prog'])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f'{line}\n'
+  with pytest.raises(KeyError):
+    cli.guard(raising(KeyError('a bug')))(['prog'])
+
+
+def test_flag_bounds_are_one_line_errors(capsys):
+  flags.DEFINE_integer('test_count', 1, 'A count.', lower_bound=1)
+  with flagsaver.flagsaver():
+    with pytest.raises(SystemExit) as exited:
+      cli.parse_flags(['prog', '--test_count=0'])
+  assert exited.value.code == 2
+  assert capsys.readouterr().err == (
+      'error: flag --test_count=0: 0 is not a positive integer; allowed: a '
+      'positive integer\n')
+
+
+def test_input_path_matching_no_file_is_refused_for_the_modes_reading_it(
+    tmp_path):
+  params = parse(tmp_path, override={'task': {'train_data': {
+      'input_path': f'{tmp_path}/none-*.tfrecord'}}})
+  loading.check_input_paths(params, 'eval')  # Reads validation_data only.
+  with pytest.raises(errors.UsageError) as raised:
+    loading.check_input_paths(params, 'train_and_eval')
+  assert str(raised.value) == (
+      f"task.train_data.input_path='{tmp_path}/none-*.tfrecord': "
+      f'{tmp_path}/none-*.tfrecord does not match any files; allowed: paths '
+      'or globs of existing files, comma-separated')
