@@ -140,7 +140,7 @@ def test_search_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
 
 @pytest.mark.parametrize('module, name', [
     ('asvit_tf.search.__main__', 'search_state.json'),
-    ('asvit_tf.scale', 'scale_state.json'),
+    ('asvit_tf.scaling.__main__', 'scale_state.json'),
 ])
 def test_damaged_state_file_is_named_and_left_alone(tmp_path, module, name):
   path = tmp_path / name

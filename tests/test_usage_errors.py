@@ -14,10 +14,10 @@ from official.core import train_utils
 from asvit_tf import checkpoint_compat
 from asvit_tf import cli
 from asvit_tf import errors
+from asvit_tf import job as job_lib
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import run_dir
 from asvit_tf.configs import loading
-from asvit_tf.search import state as state_lib
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
@@ -145,8 +145,8 @@ def test_unreadable_latest_checkpoint_names_the_intact_one(tmp_path):
 def test_damaged_state_file_names_itself(tmp_path, text, why):
   path = tmp_path / 'search_state.json'
   path.write_text(text)
-  with pytest.raises(state_lib.StateError) as raised:
-    state_lib.load(str(path), {'seed': 0})
+  with pytest.raises(job_lib.StateError) as raised:
+    job_lib.load_state(str(path), {'seed': 0})
   assert str(raised.value).startswith(f'state file {path} {why}')
   assert str(raised.value).endswith(
       '; allowed: the file a run wrote (delete it to start the run over, or '
@@ -156,14 +156,14 @@ def test_damaged_state_file_names_itself(tmp_path, text, why):
 def test_failed_state_write_keeps_the_old_state_and_no_temporary(
     tmp_path, monkeypatch):
   path = str(tmp_path / 'state.json')
-  state_lib.write_json(path, {'config': {'seed': 1}})
+  job_lib.write_json(path, {'config': {'seed': 1}})
 
   def disk_full(descriptor):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
   monkeypatch.setattr(os, 'fsync', disk_full)
   with pytest.raises(OSError):
-    state_lib.write_json(path, {'config': {'seed': 2}})
+    job_lib.write_json(path, {'config': {'seed': 2}})
   assert os.listdir(tmp_path) == ['state.json']
   with open(path) as f:
     assert json.load(f) == {'config': {'seed': 1}}
