@@ -97,10 +97,18 @@ def parse_flags(argv: List[str]) -> List[str]:
   try:
     return flags.FLAGS(argv)
   except flags.IllegalFlagValueError as e:
-    name = re.match(r'flag --([\w.-]+)=', str(e))
+    message = ' '.join(str(e).split())
+    missing = re.findall(r'Flag --([\w.-]+) must have a value other than None',
+                         message)
+    if missing:
+      fail(f'{", ".join("--" + m for m in missing)} not given; allowed: a '
+           'value for each of them (see --helpfull)')
+    if 'allowed: ' in message:  # A validator's message says it already.
+      fail(message)
+    name = re.match(r'flag --([\w.-]+)=', message)
     allowed = (flags.FLAGS[name.group(1)].parser.syntactic_help
-               if name and name.group(1) in flags.FLAGS else '--helpfull')
-    fail(f'{" ".join(str(e).split())}; allowed: {allowed}')
+               if name and name.group(1) in flags.FLAGS else '')
+    fail(f'{message}; allowed: {allowed or "see --helpfull"}')
   except flags.Error as e:
     fail(f'{" ".join(str(e).split())}; allowed: the flags of --helpfull')
 

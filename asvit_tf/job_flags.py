@@ -23,12 +23,14 @@ SEED = flags.DEFINE_integer(
     'circles and NTK batches are drawn from it once, one per initialization, '
     'and shared by every topology of the run.')
 IMAGE_SIZE = flags.DEFINE_integer(
-    'image_size', 224, 'Square input side for the metrics (paper: 224).')
+    'image_size', 224, 'Square input side for the metrics (paper: 224).',
+    lower_bound=1)
 REPEATS = flags.DEFINE_integer(
     'repeats', 5, 'Random initializations averaged per metric (paper: 5); '
-    'linear kernels N(0, 0.02^2) as the authors\' timm init.')
+    'linear kernels N(0, 0.02^2) as the authors\' timm init.', lower_bound=1)
 NTK_BATCH_SIZE = flags.DEFINE_integer(
-    'ntk_batch_size', 16, 'Real images in the NTK batch (paper: 16).')
+    'ntk_batch_size', 16, 'Real images in the NTK batch (paper: 16).',
+    lower_bound=2)
 DATA = flags.DEFINE_string(
     'data', 'digits', 'Images for the NTK: ' + ', '.join(sources.KINDS) + '.')
 NTK_PARAMETERS = flags.DEFINE_enum(
@@ -38,14 +40,8 @@ TFDS_DATA_DIR = flags.DEFINE_string(
     'tfds_data_dir', None, 'TFDS data_dir for --data=tfds:NAME.')
 
 
-def positive(name: str, value: int) -> None:
-  if value < 1:
-    raise errors.UsageError(f'--{name}={value}; allowed: an integer >= 1')
-
-
 def check_image_size(arch: arch_lib.ArchSpec, image_size: int) -> None:
   """Raises a one-line error if `arch`'s splits do not divide the maps."""
-  positive('image_size', image_size)
   sides = [image_size // s for s in arch_lib.STAGE_STRIDES]
   try:
     if min(sides) < 1:
@@ -69,8 +65,6 @@ def model_dir() -> str:
 
 def metric_settings() -> Dict[str, Any]:
   """The metric flags, checked, as stored with a run's state."""
-  positive('repeats', REPEATS.value)
-  positive('ntk_batch_size', NTK_BATCH_SIZE.value)
   return {'image_size': IMAGE_SIZE.value, 'repeats': REPEATS.value,
           'ntk_batch_size': NTK_BATCH_SIZE.value, 'data': DATA.value,
           'tfds_data_dir': TFDS_DATA_DIR.value, 'seed': SEED.value,

@@ -22,7 +22,6 @@ import gin
 import tensorflow as tf
 import tf_keras
 from official.common import distribute_utils
-from official.common import flags as tfm_flags
 from official.core import config_definitions
 from official.core import task_factory
 from official.core import train_lib
@@ -31,6 +30,7 @@ from official.modeling import performance
 from official.vision.utils import summary_manager
 
 from asvit_tf import cli
+from asvit_tf import driver_flags
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
@@ -40,13 +40,9 @@ from asvit_tf.configs import loading
 FLAGS = flags.FLAGS
 MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval')
 
-tfm_flags.define_flags()
 _ASYNC_CHECKPOINTING = flags.DEFINE_bool(
     'enable_async_checkpointing', True,
     'Whether checkpoints are saved asynchronously.')
-_SEED = flags.DEFINE_integer(
-    'seed', None, 'Seeds weights, data order and augmentation and makes TF '
-    "ops deterministic; unset: unseeded, as Model Garden's own driver.")
 
 
 def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
@@ -107,15 +103,12 @@ def run_experiment(params: config_definitions.ExperimentConfig,
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  for name in ('experiment', 'mode', 'model_dir'):
-    if not FLAGS[name].value:
-      raise errors.UsageError(f'--{name} is required')
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
   params = loading.parse(FLAGS)
   # Before seeding, so that the checks' model leaves the seeded run as it was.
   validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
-  if _SEED.value is not None:
-    seed_run(params, _SEED.value)
+  if driver_flags.SEED.value is not None:
+    seed_run(params, driver_flags.SEED.value)
   params.lock()
   logging.info('Final experiment parameters:\n%s',
                pprint.pformat(params.as_dict()))
@@ -128,6 +121,7 @@ def main(argv: List[str]) -> None:
 
 def run() -> None:
   """Console-script entry point."""
+  driver_flags.mark_required()
   cli.run(main)
 
 

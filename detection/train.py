@@ -14,18 +14,14 @@ the model is built, so the initial weights are reproducible.
 from typing import List
 
 from absl import flags
-import tf_keras
-from official.common import flags as tfm_flags
 from official.vision import train
 
 from asvit_tf import cli
+from asvit_tf import driver_flags
 from asvit_tf import run_dir
 from asvit_tf.configs import loading
 from detection import registry_imports  # pylint: disable=unused-import
 
-tfm_flags.define_flags()
-_SEED = flags.DEFINE_integer('seed', None, 'Global seed; unset: unseeded, as '
-                             "Model Garden's own driver.")
 
 
 def main(argv: List[str]) -> None:
@@ -34,14 +30,13 @@ def main(argv: List[str]) -> None:
   if 'train' in flags.FLAGS.mode:  # Checked before its main writes.
     cli.check_writable_dir('model_dir', flags.FLAGS.model_dir)
     run_dir.check_params(params, flags.FLAGS.model_dir)
-  if _SEED.value is not None:
-    tf_keras.utils.set_random_seed(_SEED.value)
+  driver_flags.seed_weights()
   train.main(argv)
 
 
 def run() -> None:
   """Console-script entry point."""
-  flags.mark_flags_as_required(['experiment', 'mode', 'model_dir'])
+  driver_flags.mark_required()
   cli.run(main, flags_only=False)  # Model Garden's main ignores them.
 
 

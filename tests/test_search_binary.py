@@ -12,7 +12,7 @@ from absl import flags
 from absl.testing import flagsaver
 import pytest
 
-from asvit_tf import errors
+from asvit_tf import cli
 from tests import test_search
 
 # A search whose metric is contrived and slow enough to be killed mid-run.
@@ -38,12 +38,17 @@ def run_binary(module, *flags):
                         check=False)
 
 
-def call_main(module, argv):
-  """Parses `argv` into the binary's flags and runs its main in-process."""
+def error_line(module, argv, capsys):
+  """Runs the binary's main in-process behind the binaries' error boundary
+  (flag parsing included); returns its one stderr line, checking exit 2."""
   binary = importlib.import_module(module)
-  with flagsaver.flagsaver():
+  with flagsaver.flagsaver(), pytest.raises(SystemExit) as exited:
     flags.FLAGS.unparse_flags()
-    binary.main(flags.FLAGS(['prog', *argv]))
+    cli.guard(binary.main)(cli.parse_flags(['prog', *argv]))
+  assert exited.value.code == 2
+  lines = capsys.readouterr().err.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith('error: '), lines
+  return lines[0]
 
 
 @pytest.mark.parametrize('module,argv,fragment', [
@@ -52,6 +57,9 @@ def call_main(module, argv):
      '--image_size=48 does not fit'),
     ('asvit_tf.search.__main__', ['--model_dir={dir}', '--steps=0'],
      '--steps=0'),
+    ('asvit_tf.search.__main__', ['--model_dir={dir}',
+                                  '--baseline_momentum=1'],
+     'allowed: 0 <= momentum < 1'),
     ('asvit_tf.search.__main__', ['--model_dir={dir}', '--repeats=0'],
      '--repeats=0'),
     ('asvit_tf.search.__main__', ['--model_dir={dir}', '--image_size=32',
@@ -74,12 +82,10 @@ def call_main(module, argv):
                                    '--arch=4,2,2|2,1,2|2,1,2|2,1,2|64,16'],
      'stand-in of 4 channels'),
 ])
-def test_bad_flags_and_data_are_usage_errors(tmp_path, module, argv,
-                                             fragment):
-  with pytest.raises(errors.UsageError) as raised:
-    call_main(module, [a.format(dir=tmp_path) for a in argv])
-  assert fragment in str(raised.value)
-  assert '\n' not in str(raised.value)
+def test_bad_flags_and_data_are_one_line_errors(tmp_path, capsys, module,
+                                               argv, fragment):
+  line = error_line(module, [a.format(dir=tmp_path) for a in argv], capsys)
+  assert fragment in line
   assert not list(tmp_path.iterdir())
 
 
@@ -142,11 +148,12 @@ def test_search_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
     ('asvit_tf.search.__main__', 'search_state.json'),
     ('asvit_tf.scaling.__main__', 'scale_state.json'),
 ])
-def test_damaged_state_file_is_named_and_left_alone(tmp_path, module, name):
+def test_damaged_state_file_is_named_and_left_alone(tmp_path, capsys, module,
+                                                    name):
   path = tmp_path / name
   path.write_text('{"config": {"se')  # Truncated.
-  with pytest.raises(errors.UsageError) as raised:
-    call_main(module, [f'--model_dir={tmp_path}', '--image_size=32'])
-  assert str(raised.value).startswith(f'state file {path} is not JSON (')
+  line = error_line(module, [f'--model_dir={tmp_path}', '--image_size=32'],
+                    capsys)
+  assert line.startswith(f'error: state file {path} is not JSON (')
   assert path.read_text() == '{"config": {"se'
   assert os.listdir(tmp_path) == [name]

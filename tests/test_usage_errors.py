@@ -231,6 +231,23 @@ def test_flag_bounds_are_one_line_errors(capsys):
       'positive integer\n')
 
 
+def test_missing_required_flags_are_named_in_one_line(capsys):
+  required = ('test_required_a', 'test_required_b')
+  for name in required:
+    flags.DEFINE_string(name, None, 'A required flag.')
+  flags.mark_flags_as_required(required)
+  try:
+    with flagsaver.flagsaver(), pytest.raises(SystemExit) as exited:
+      cli.parse_flags(['prog', '--test_required_b=x'])
+  finally:
+    for name in required:
+      flags.FLAGS[name].validators.clear()
+  assert exited.value.code == 2
+  assert capsys.readouterr().err == (
+      'error: --test_required_a not given; allowed: a value for each of them '
+      '(see --helpfull)\n')
+
+
 def test_input_path_matching_no_file_is_refused_for_the_modes_reading_it(
     tmp_path):
   params = parse(tmp_path, override={'task': {'train_data': {

@@ -45,7 +45,6 @@ def main(argv: List[str]) -> None:
     raise errors.UsageError(
         f'--stop_params_m={_STOP_PARAMS_M.value} and --max_params_m='
         f'{_MAX_PARAMS_M.value}; allowed: 0 < stop_params_m <= max_params_m')
-  job_flags.positive('num_classes', _NUM_CLASSES.value)
   settings = job_flags.metric_settings()
   job_flags.check_image_size(arch, settings['image_size'])
   config = scaler_lib.ScaleConfig(

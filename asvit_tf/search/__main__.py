@@ -13,12 +13,12 @@ from typing import List
 from absl import flags
 
 from asvit_tf import cli
-from asvit_tf import errors
 from asvit_tf import job_flags
 from asvit_tf.search import reinforce
 from asvit_tf.search import space
 
-_STEPS = flags.DEFINE_integer('steps', 500, 'REINFORCE steps (paper: 500).')
+_STEPS = flags.DEFINE_integer('steps', 500, 'REINFORCE steps (paper: 500).',
+                              lower_bound=1)
 _LEARNING_RATE = flags.DEFINE_float(
     'learning_rate', 0.08, 'Adam learning rate of the policy (authors: 0.08).')
 _BASELINE_MOMENTUM = flags.DEFINE_float(
@@ -26,19 +26,16 @@ _BASELINE_MOMENTUM = flags.DEFINE_float(
     'baseline (authors: 0.9).')
 _REWARD_WINDOW = flags.DEFINE_integer(
     'reward_window', 20, 'Recent values whose range normalizes each metric '
-    'change (authors: 20).')
+    'change (authors: 20).', lower_bound=1)
+flags.register_validator('learning_rate', lambda rate: rate > 0,
+                         message='not positive; allowed: a positive number')
+flags.register_validator('baseline_momentum',
+                         lambda momentum: 0 <= momentum < 1,
+                         message='out of range; allowed: 0 <= momentum < 1')
 
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  job_flags.positive('steps', _STEPS.value)
-  job_flags.positive('reward_window', _REWARD_WINDOW.value)
-  if not 0 <= _BASELINE_MOMENTUM.value < 1:
-    raise errors.UsageError(f'--baseline_momentum={_BASELINE_MOMENTUM.value}; '
-                            'allowed: 0 <= momentum < 1')
-  if _LEARNING_RATE.value <= 0:
-    raise errors.UsageError(f'--learning_rate={_LEARNING_RATE.value}; '
-                            'allowed: a positive number')
   settings = job_flags.metric_settings()
   job_flags.check_image_size(space.finest_splits_arch(),
                                 settings['image_size'])
