@@ -24,11 +24,11 @@ from official.core import config_definitions
 from official.core import task_factory
 from official.core import train_lib
 from official.core import train_utils
-from official.modeling import performance
 from official.vision.utils import summary_manager
 
 from asvit_tf import cli
 from asvit_tf import errors
+from asvit_tf import precision
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf.tasks import trainer as trainer_lib
@@ -65,8 +65,7 @@ def run_experiment(params: config_definitions.ExperimentConfig,
   if mode not in MODES:
     raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
   retokenization.Schedule.from_config(params.task.retokenization)  # Checks.
-  if params.runtime.mixed_precision_dtype:
-    performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
+  precision.set_policy(params.runtime)
   strategy = distribute_utils.get_distribution_strategy(
       distribution_strategy=params.runtime.distribution_strategy,
       all_reduce_alg=params.runtime.all_reduce_alg,
@@ -96,6 +95,9 @@ def main(argv: List[str]) -> None:
   params = train_utils.parse_configuration(FLAGS, lock_return=False)
   if _SEED.value is not None:
     seed_run(params, _SEED.value)
+  params.override({'runtime': {  # params.yaml records the dtype that ran.
+      'mixed_precision_dtype': precision.resolve(
+          params.runtime.mixed_precision_dtype)}})
   params.lock()
   if 'train' in FLAGS.mode:
     train_utils.serialize_config(params, FLAGS.model_dir)
