@@ -3,7 +3,8 @@
   python -m benchmarks.retokenization --arch=small --batch_size=4 --steps=3
   python -m benchmarks.retokenization --arch=large --format=json
 
-GMACs (asvit_tf.counting) and measured training-step seconds at stage-1
+GMACs (asvit_tf.counting) and measured training-step seconds (float32,
+through the task's `train_step` as in benchmarks/train_throughput.py) at stage-1
 stride 16, 8 and 4 on one model (the weights never change), their ratios to
 stride 4 beside Fig. 4's 13.2 % and 28.5 %, and the FLOPs and wall-time
 saving of each Table 6 schedule over 300 epochs against stride 4 throughout.
@@ -20,6 +21,7 @@ the share of the FLOPs that does not shrink with the token count which
 Fig. 4's ratios need. Our projection computes only the kept outputs.
 """
 
+import functools
 import json
 from typing import Any, Dict, List
 
@@ -29,7 +31,6 @@ from asvit_tf import cli
 from asvit_tf import counting
 from asvit_tf import retokenization
 from asvit_tf.modeling import arch as arch_lib
-from asvit_tf.modeling import factory
 from asvit_tf.modeling.layers import tokenization
 from benchmarks import train_throughput
 
@@ -65,8 +66,9 @@ def benchmark(arch_text: str, image_size: int, batch_size: int,
               steps: int) -> Dict[str, Any]:
   """Per-stride cost and per-schedule savings as a JSON-ready dict."""
   arch = arch_lib.parse_arch(arch_text)
-  model = factory.build_classifier(arch, train_throughput.NUM_CLASSES,
-                                   image_size)
+  task, model, optimizer = train_throughput.build(
+      functools.partial(train_throughput.asvit_task, arch=arch_text),
+      'float32', image_size)
   macs, keras_macs, seconds = {}, {}, {}
   for stride in STRIDES:
     model.backbone.stride = stride
@@ -75,7 +77,7 @@ def benchmark(arch_text: str, image_size: int, batch_size: int,
                           - tokenizer_macs(arch, image_size, stride)
                           + keras_tokenizer_macs(arch, image_size, stride))
     seconds[stride] = train_throughput.train_step_seconds(
-        model, batch_size, image_size, steps)
+        task, model, optimizer, batch_size, image_size, steps)
   strides = [{
       'stride': s,
       'dilation': tokenization.dilation_for_stride(arch.stages[0].kernel, s),

@@ -6,8 +6,10 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 from official.core import task_factory
 from official.core import train_utils
+from official.modeling import performance
 from official.vision.ops import preprocess_ops
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
@@ -57,6 +59,43 @@ def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
   served, expected = serve_and_expect(export_dir, model)
   assert served.shape == (1, digits.NUM_CLASSES)
   np.testing.assert_allclose(served, expected, atol=1e-4)
+
+
+def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
+    tmp_path):
+  _, task = smoke_task()
+  performance.set_mixed_precision_policy('bfloat16')
+  try:
+    model = task.build_model()
+    optimizer = tf_keras.optimizers.SGD(0.1)
+    images = tf.random.stateless_normal([4, 64, 64, 3], [0, 0])
+    for _ in range(2):
+      with tf.GradientTape() as tape:
+        logits = model(images, training=True)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            tf.range(4), logits))
+      optimizer.apply_gradients(zip(
+          tape.gradient(loss, model.trainable_variables),
+          model.trainable_variables))
+  finally:
+    performance.set_mixed_precision_policy('float32')
+  ckpt_dir = str(tmp_path / 'ckpt')
+  tf.train.Checkpoint(model=model).save(os.path.join(ckpt_dir, 'ckpt'))
+  export_dir = str(tmp_path / 'export')
+  result = export(ckpt_dir, export_dir,
+                  '--params_override=runtime.mixed_precision_dtype=bfloat16')
+  assert result.returncode == 0, result.stderr[-3000:]
+
+  full = task.build_model()  # float32, the trained weights.
+  tf.train.Checkpoint(model=full).read(
+      tf.train.latest_checkpoint(ckpt_dir)).assert_existing_objects_matched()
+  signature = tf.saved_model.load(export_dir).signatures['serving_default']
+  assert {t.dtype for t in signature.structured_outputs.values()} == {
+      tf.float32}
+  served, expected = serve_and_expect(export_dir, full)
+  assert not np.array_equal(served, expected)  # Computed in bfloat16.
+  np.testing.assert_allclose(served, expected, rtol=0,
+                             atol=4 * 2.0 ** -7 * np.abs(expected).max())
 
 
 def test_export_serves_the_ema_weights_evaluation_used(tmp_path):

@@ -1,12 +1,15 @@
 """The train binary on the CPU smoke config: phases, resume, loss, top-1."""
 
 import glob
+import math
 import os
 import subprocess
 import sys
 
 import pytest
 import tensorflow as tf
+
+from asvit_tf import precision
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
@@ -87,6 +90,26 @@ def test_evaluation_reports_top1_at_full_resolution(smoke):
   assert list(top1) == [90]
   assert 0.0 <= top1[90] <= 1.0
   assert "'accuracy'" in second.stderr + second.stdout
+
+
+# The smoke fixture trains in the config's `auto` precision; these the others.
+@pytest.mark.parametrize('dtype', [d for d in precision.DTYPES
+                                   if d != precision.resolve('auto')])
+def test_trains_in_each_precision_with_falling_loss_in_each_phase(
+    tmp_path, dtype):
+  override = (f'{{runtime: {{mixed_precision_dtype: {dtype}}}, '
+              'task: {retokenization: {phases: [{stride: 8, until_step: 20}]}}, '
+              'trainer: {train_steps: 40, checkpoint_interval: 40}}')
+  train(str(tmp_path), '--mode=train', '--seed=1',
+        f'--params_override={override}')
+  with open(tmp_path / 'params.yaml') as f:
+    assert f'mixed_precision_dtype: {dtype}' in f.read()
+  losses = scalars(str(tmp_path), 'train', 'training_loss')
+  assert sorted(losses) == list(range(5, 45, 5))
+  for first, last in ((5, 20), (25, 40)):
+    phase = [losses[step] for step in range(first, last + 5, 5)]
+    assert all(math.isfinite(loss) for loss in phase), phase
+    assert phase[-1] < phase[0], phase
 
 
 @pytest.mark.slow

@@ -7,15 +7,18 @@ the EMA optimizer's `average` slots in every training checkpoint, are
 swapped into the model before it is exported.
 """
 
+import re
+
 import tensorflow as tf
 import tf_keras
 from official.core import base_task
 from official.core import config_definitions
-from official.modeling.optimization import ema_optimizer
 
 from asvit_tf import errors
+from asvit_tf.tasks import float16_ema
 
-_AVERAGE_SLOT = '.OPTIMIZER_SLOT/optimizer/average/'
+# The EMA's slots, also under float16 loss scaling (optimizer/<inner>/...).
+_AVERAGE_SLOT = re.compile(r'\.OPTIMIZER_SLOT/optimizer/([^/]+/)?average/')
 
 
 def latest_checkpoint(path: str) -> str:
@@ -31,7 +34,7 @@ def latest_checkpoint(path: str) -> str:
 
 def has_averages(checkpoint: str) -> bool:
   """Whether a training checkpoint holds EMA averages of the weights."""
-  return any(_AVERAGE_SLOT in name
+  return any(_AVERAGE_SLOT.search(name)
              for name, _ in tf.train.list_variables(checkpoint))
 
 
@@ -50,17 +53,18 @@ def restore_for_serving(params: config_definitions.ExperimentConfig,
     return 'trained'
   optimizer = task.create_optimizer(params.trainer.optimizer_config,
                                     params.runtime)
-  if not isinstance(optimizer, ema_optimizer.ExponentialMovingAverage):
+  averaging = float16_ema.averaging_optimizer(optimizer)
+  if averaging is None:
     raise errors.UsageError(
         f'{checkpoint} holds EMA averages but the config has no '
         'trainer.optimizer_config.ema; allowed: the training config, or '
         '--noema for the trained weights')
-  optimizer.shadow_copy(model)
+  averaging.shadow_copy(model)
   tf.train.Checkpoint(model=model, optimizer=optimizer).read(
       checkpoint).assert_existing_objects_matched().expect_partial()
   for variable in model.variables:
     try:
-      variable.assign(optimizer.get_slot(variable, 'average'))
+      variable.assign(averaging.get_slot(variable, 'average'))
     except KeyError:  # Not averaged (ema.trainable_weights_only).
       continue
   return 'ema'

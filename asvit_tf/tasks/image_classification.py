@@ -16,6 +16,7 @@ from asvit_tf.configs import image_classification as exp_cfg
 from asvit_tf.modeling import classifier
 from asvit_tf.modeling.layers import tokenization
 from asvit_tf.tasks import embedded_inputs
+from asvit_tf.tasks import float16_ema
 
 
 @task_factory.register_task_cls(exp_cfg.AsViTImageClassificationTask)
@@ -38,6 +39,16 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
     model = classifier.AsViTClassifier(backbone, model_config.num_classes)
     model(tf_keras.Input(model_config.input_size), training=False)
     return model
+
+  @classmethod
+  def create_optimizer(cls, optimizer_config, runtime_config=None,
+                       dp_config=None):
+    """Model Garden's optimizer; with float16 and EMA, one that trains."""
+    optimizer = super().create_optimizer(optimizer_config, runtime_config,
+                                         dp_config)
+    return float16_ema.make_loss_scalable(
+        optimizer, optimizer_config,
+        runtime_config.loss_scale if runtime_config else None)
 
   def build_inputs(self, params, input_context: Optional[
       tf.distribute.InputContext] = None) -> tf.data.Dataset:

@@ -4,7 +4,8 @@
 backbone's stride (the dilation follows) and drops the traced train loop, so
 Orbit retraces it once per phase, not every step. The phase comes from the
 global step, so a resumed run continues in the phase of its checkpoint.
-Evaluation always runs at full resolution (stride 4).
+Evaluation always runs at full resolution (stride 4), with the EMA of the
+weights also under float16 loss scaling.
 """
 
 from absl import logging
@@ -13,6 +14,7 @@ from official.core import base_trainer
 
 from asvit_tf import retokenization
 from asvit_tf.modeling import window_policy
+from asvit_tf.tasks import float16_ema
 
 
 class RetokenizationTrainer(base_trainer.Trainer):
@@ -27,6 +29,10 @@ class RetokenizationTrainer(base_trainer.Trainer):
         raise window_policy.WindowError(
             f'retokenization phase {phase.index + 1}: {e}') from None
     super().__init__(config, task, model, optimizer, **kwargs)
+    # Model Garden's trainer handles an outermost EMA itself.
+    self._scaled_ema = float16_ema.loss_scaled_ema(optimizer)
+    if self._scaled_ema and not self._scaled_ema.has_shadow_copy:
+      self._scaled_ema.shadow_copy(model)
     self._schedule = schedule
     self._traced_stride = None
 
@@ -68,13 +74,17 @@ class RetokenizationTrainer(base_trainer.Trainer):
     return self.train_loop_end()
 
   def eval_begin(self):
-    """Evaluates at full resolution."""
+    """Evaluates at full resolution (and on the averaged weights)."""
     self.model.backbone.stride = retokenization.FULL_RESOLUTION_STRIDE
+    if self._scaled_ema:
+      self._scaled_ema.swap_weights()
     return super().eval_begin()
 
   def eval_end(self, aggregated_logs=None):
-    """Restores the training stride after evaluation."""
+    """Restores the training stride (and weights) after evaluation."""
     logs = super().eval_end(aggregated_logs)
+    if self._scaled_ema:
+      self._scaled_ema.swap_weights()
     if self._traced_stride is not None:
       self.model.backbone.stride = self._traced_stride
     return logs
