@@ -68,6 +68,17 @@ def _attention_and_gradients(fn, dtype):
 
 
 @pytest.mark.parametrize('dtype', [tf.bfloat16, tf.float16])
+def test_attention_weights_are_the_float32_softmax_rounded_once(dtype):
+  # With v the identity, attend returns its attention weights exactly.
+  q, k = (tf.cast(tf.random.stateless_normal([2, 49, 49], [i, 1]) * 3, dtype)
+          for i in range(2))
+  weights = attention.attend(q, k, tf.eye(49, batch_shape=[2], dtype=dtype))
+  scores = tf.cast(tf.matmul(q, k, transpose_b=True), tf.float32)
+  np.testing.assert_array_equal(
+      weights.numpy(), tf.cast(tf.nn.softmax(scores), dtype).numpy())
+
+
+@pytest.mark.parametrize('dtype', [tf.bfloat16, tf.float16])
 def test_attention_and_its_gradient_match_float32(dtype):
   # Against TF's autodiff of the plain formula in float32. dq and dk hang on
   # the softmax normalization's term of the custom gradient: without it they

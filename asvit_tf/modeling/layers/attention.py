@@ -22,15 +22,16 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   differentiate through it as through any TF function.
 
   Under mixed precision (bfloat16 or float16 q, k, v) the matmuls run in
-  that dtype, the softmax and rowsum(G * O) (the softmax normalization's
-  term in dS) in float32.
+  that dtype; TF's softmax kernels take the max, exponentials and sum of
+  bfloat16 and float16 scores in float32 and round the result once, and
+  rowsum(G * O), the softmax normalization's term in dS, is summed in
+  float32.
   """
-  wide = tf.float32 if q.dtype.size < 4 else q.dtype
-  weights = tf.cast(tf.nn.softmax(tf.cast(
-      tf.matmul(q, k, transpose_b=True), wide)), q.dtype)
+  weights = tf.nn.softmax(tf.matmul(q, k, transpose_b=True))
   out = tf.matmul(weights, v)
 
   def grad(upstream):
+    wide = tf.float32 if q.dtype.size < 4 else q.dtype
     correction = tf.reduce_sum(
         tf.cast(upstream, wide) * tf.cast(out, wide), axis=-1, keepdims=True)
     scores_grad = weights * (tf.matmul(upstream, v, transpose_b=True)
