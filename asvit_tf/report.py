@@ -126,10 +126,11 @@ def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
     train = read_scalars(os.path.join(train_dir, 'train'))
     validation = read_scalars(os.path.join(train_dir, 'validation'))
     plot_training(train, validation, os.path.join(output_dir, CURVE_PNG))
-    params = _read_params_arch(train_dir)
+    params = _read_params(train_dir)
     top1 = validation.get('accuracy', [])
     report['train'] = {
-        'arch': params,
+        'arch': params and params.task.model.backbone.asvit.arch,
+        'precision': params and params.runtime.mixed_precision_dtype,
         'top1': top1[-1]['value'] if top1 else None,
         'final_training_loss': train['training_loss'][-1]['value'],
         'first_training_loss': train['training_loss'][0]['value'],
@@ -142,12 +143,12 @@ def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
   return report
 
 
-def _read_params_arch(train_dir: str) -> Optional[str]:
+def _read_params(train_dir: str) -> Optional[params_dict.ParamsDict]:
+  """The training run's params.yaml (precision as resolved), if any."""
   path = os.path.join(train_dir, 'params.yaml')
   if not os.path.exists(path):
     return None
-  params = params_dict.read_yaml_to_params_dict(path)
-  return params.task.model.backbone.asvit.arch
+  return params_dict.read_yaml_to_params_dict(path)
 
 
 def markdown(report: Dict[str, Any]) -> str:
@@ -169,8 +170,9 @@ def markdown(report: Dict[str, Any]) -> str:
     t = report['train']
     top1 = 'n/a' if t['top1'] is None else f'{t["top1"]:.3f}'
     lines += ['## Training with progressive re-tokenization (Sec. 4)', '',
-              f'Model: `{t["arch"]}`. Validation top-1: **{top1}**. Training '
-              f'loss {t["first_training_loss"]:.3f} -> '
+              f'Model: `{t["arch"]}`, trained in {t["precision"]}. '
+              f'Validation top-1: **{top1}**. Training loss '
+              f'{t["first_training_loss"]:.3f} -> '
               f'{t["final_training_loss"]:.3f}.', '',
               '| phase | stride | dilation | from step | seconds |',
               '|---|---|---|---|---|']
