@@ -9,7 +9,8 @@ in official/vision/train.py; the trainer follows the config's progressive
 re-tokenization phases (`task.retokenization`). `--seed` (not in
 official/vision/train.py) seeds the initial weights, the data order and the
 augmentation and turns on TF op determinism: the same seed repeats a run on
-the same machine.
+the same machine. `runtime.mixed_precision_dtype` also takes `auto`: bfloat16
+on CPUs with bfloat16 instructions, float32 elsewhere (asvit_tf.precision).
 """
 
 from typing import Any, List, Mapping, Tuple
