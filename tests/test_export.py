@@ -14,6 +14,8 @@ from official.vision.ops import preprocess_ops
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.data import digits
+from asvit_tf.serving import checkpoints
+from asvit_tf.tasks import float16_ema
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
@@ -128,6 +130,31 @@ def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
   served_ema, expected_ema = serve_and_expect(str(tmp_path / 'ema'), model)
   np.testing.assert_allclose(served_ema, expected_ema, atol=1e-4)
   assert np.abs(served_ema - served).max() > 1e-3
+
+
+def test_float16_training_checkpoint_gives_its_ema_weights(tmp_path):
+  # Under float16 the EMA sits inside Model Garden's loss-scale optimizer, and
+  # so do its averages in the checkpoint.
+  params, task = smoke_task()
+  params = params.replace(runtime={'mixed_precision_dtype': 'float16'})
+  model = task.build_model()
+  optimizer = task.create_optimizer(params.trainer.optimizer_config,
+                                    params.runtime)
+  averaging = float16_ema.loss_scaled_ema(optimizer)
+  averaging.shadow_copy(model)
+  averages = []
+  for i, variable in enumerate(model.variables):
+    average = averaging.get_slot(variable, 'average')
+    average.assign(variable + tf.random.stateless_normal(
+        variable.shape, [i, 0], stddev=0.05))
+    averages.append(average.numpy())
+  path = tf.train.Checkpoint(model=model, optimizer=optimizer).save(
+      str(tmp_path / 'ckpt'))
+
+  served = task.build_model()
+  assert checkpoints.restore_for_serving(params, task, served, path) == 'ema'
+  for got, want in zip(served.variables, averages):
+    np.testing.assert_array_equal(got.numpy(), want)
 
 
 def test_export_without_a_checkpoint_fails_clearly(tmp_path):

@@ -7,8 +7,6 @@ the EMA optimizer's `average` slots in every training checkpoint, are
 swapped into the model before it is exported.
 """
 
-import re
-
 import tensorflow as tf
 import tf_keras
 from official.core import base_task
@@ -17,8 +15,8 @@ from official.core import config_definitions
 from asvit_tf import errors
 from asvit_tf.tasks import float16_ema
 
-# The EMA's slots, also under float16 loss scaling (optimizer/<inner>/...).
-_AVERAGE_SLOT = re.compile(r'\.OPTIMIZER_SLOT/optimizer/([^/]+/)?average/')
+# The EMA's slots, under float16 loss scaling too.
+_AVERAGE_SLOT = '.OPTIMIZER_SLOT/optimizer/average/'
 
 
 def latest_checkpoint(path: str) -> str:
@@ -34,7 +32,7 @@ def latest_checkpoint(path: str) -> str:
 
 def has_averages(checkpoint: str) -> bool:
   """Whether a training checkpoint holds EMA averages of the weights."""
-  return any(_AVERAGE_SLOT.search(name)
+  return any(_AVERAGE_SLOT in name
              for name, _ in tf.train.list_variables(checkpoint))
 
 
