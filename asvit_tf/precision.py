@@ -1,11 +1,11 @@
 """Which floating-point precision a training run uses.
 
 Model Garden's `runtime.mixed_precision_dtype` takes float32, bfloat16 or
-float16 (variables stay float32, layers compute in the reduced dtype). Our
-configs may also say `auto`: bfloat16 where the CPU has bfloat16 instructions (AVX512_BF16
-or AMX-BF16, read from /proc/cpuinfo on Linux), float32 elsewhere. The
-training-free metrics (asvit_tf.complexity, search, scale) always run in
-float32.
+float16 (variables stay float32, layers compute in the reduced dtype); here
+it also takes `auto`: bfloat16 where the CPU has bfloat16 instructions
+(AVX512_BF16 or AMX-BF16, read from /proc/cpuinfo on Linux), float32
+elsewhere. The training-free metrics (asvit_tf.complexity, search, scale)
+always run in float32.
 """
 
 from typing import Optional

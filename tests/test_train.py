@@ -95,7 +95,8 @@ def test_evaluation_reports_top1_at_full_resolution(smoke):
 def test_trains_in_mixed_precision_with_falling_loss_in_each_phase(
     tmp_path, dtype):
   override = (f'{{runtime: {{mixed_precision_dtype: {dtype}}}, '
-              'task: {retokenization: {phases: [{stride: 8, until_step: 20}]}}, '
+              'task: {retokenization: {phases: '
+              '[{stride: 8, until_step: 20}]}}, '
               'trainer: {train_steps: 40, checkpoint_interval: 40}}')
   train(str(tmp_path), '--mode=train', '--seed=1',
         f'--params_override={override}')
