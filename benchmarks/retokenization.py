@@ -8,8 +8,8 @@ through the task's `train_step` as in benchmarks/train_throughput.py) at
 stage-1 stride 16, 8 and 4 on one model (the weights never change), their
 ratios to stride 4 beside Fig. 4's 13.2 % and 28.5 %, and the FLOPs and
 wall-time saving of each Table 6 schedule over 300 epochs against stride 4
-throughout. Table 6 and Fig. 4 are the paper's As-ViT Large (its 83.5 % baseline); the
-issue's default here is As-ViT Small.
+throughout. Table 6 and Fig. 4 are the paper's As-ViT Large (its 83.5 %
+baseline); the issue's default here is As-ViT Small.
 
 Beside our counts, the same figures for the stage-1 projection computed the
 way a Keras model has to: `Conv2D` refuses a stride above 1 together with a
