@@ -22,6 +22,7 @@ import yaml
 from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import job as job_lib
+from asvit_tf import precision
 from asvit_tf import report as report_lib
 from asvit_tf import retokenization
 from asvit_tf.data import digits
@@ -67,6 +68,11 @@ _TRAIN_STEPS = flags.DEFINE_integer('train_steps', 400, 'Training steps.',
 _TRAIN_IMAGE_SIZE = flags.DEFINE_integer('train_image_size', 64,
                                          'Training image side.',
                                          lower_bound=1)
+_PRECISION = flags.DEFINE_enum(
+    'precision', None, (precision.AUTO,) + precision.DTYPES, 'Training '
+    "precision; unset: the training YAML's (the smoke config's float32); "
+    'auto: bfloat16 on CPUs with bfloat16 instructions, else float32. The '
+    'search and scaling metrics are always float32.')
 _PHASES = flags.DEFINE_list('phases', ['8:150'], 'Re-tokenization phases '
                             'STRIDE:UNTIL_STEP; stride 4 follows.')
 
@@ -125,7 +131,7 @@ def train_override(arch: str) -> Dict[str, Any]:
   """Model Garden overrides of the training YAML for the picked model."""
   size = _TRAIN_IMAGE_SIZE.value
   steps = _TRAIN_STEPS.value
-  return {
+  override = {
       'task': {'model': {'input_size': [size, size, 3],
                          'backbone': {'asvit': {'arch': arch}}},
                'retokenization': {'phases': parse_phases(_PHASES.value)}},
@@ -135,6 +141,9 @@ def train_override(arch: str) -> Dict[str, Any]:
                   'optimizer_config': {'learning_rate': {'cosine': {
                       'decay_steps': steps}}}},
   }
+  if _PRECISION.value:
+    override['runtime'] = {'mixed_precision_dtype': _PRECISION.value}
+  return override
 
 
 def main(argv: List[str]) -> None:

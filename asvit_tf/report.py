@@ -140,6 +140,7 @@ def collect(output_dir: str, timings: Dict[str, float]) -> Dict[str, Any]:
     top1 = validation.get('accuracy', [])
     report['train'] = {
         'arch': params.task.model.backbone.asvit.arch,
+        'precision': params.runtime.mixed_precision_dtype,
         'top1': top1[-1]['value'] if top1 else None,
         'final_training_loss': train['training_loss'][-1]['value'],
         'first_training_loss': train['training_loss'][0]['value'],
@@ -171,8 +172,9 @@ def markdown(report: Dict[str, Any]) -> str:
     t = report['train']
     top1 = 'n/a' if t['top1'] is None else f'{t["top1"]:.3f}'
     lines += ['## Training with progressive re-tokenization (Sec. 4)', '',
-              f'Model: `{t["arch"]}`. Validation top-1: **{top1}**. Training '
-              f'loss {t["first_training_loss"]:.3f} -> '
+              f'Model: `{t["arch"]}`, trained in {t["precision"]}. '
+              f'Validation top-1: **{top1}**. Training loss '
+              f'{t["first_training_loss"]:.3f} -> '
               f'{t["final_training_loss"]:.3f}.', '',
               '| phase | stride | dilation | from step | seconds |',
               '|---|---|---|---|---|']

@@ -10,7 +10,8 @@ the config's progressive re-tokenization phases (`task.retokenization`), under
 this binary or official/vision/train.py alike. `--seed` (not in
 official/vision/train.py) seeds the initial weights, the data order and the
 augmentation and turns on TF op determinism: the same seed repeats a run on
-the same machine.
+the same machine. `runtime.mixed_precision_dtype` also takes `auto`: bfloat16
+on CPUs with bfloat16 instructions, float32 elsewhere (asvit_tf.precision).
 """
 
 import pprint
@@ -26,12 +27,12 @@ from official.core import config_definitions
 from official.core import task_factory
 from official.core import train_lib
 from official.core import train_utils
-from official.modeling import performance
 from official.vision.utils import summary_manager
 
 from asvit_tf import cli
 from asvit_tf import driver_flags
 from asvit_tf import errors
+from asvit_tf import precision
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf import run_dir
@@ -84,8 +85,7 @@ def run_experiment(params: config_definitions.ExperimentConfig,
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
   """Runs `mode` under the configured strategy with Model Garden's trainer."""
   validate(params, mode)
-  if params.runtime.mixed_precision_dtype:
-    performance.set_mixed_precision_policy(params.runtime.mixed_precision_dtype)
+  precision.set_policy(params.runtime)
   strategy = distribute_utils.get_distribution_strategy(
       distribution_strategy=params.runtime.distribution_strategy,
       all_reduce_alg=params.runtime.all_reduce_alg,
@@ -105,6 +105,9 @@ def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
   params = loading.parse(FLAGS)
+  params.override({'runtime': {  # params.yaml records the dtype that runs.
+      'mixed_precision_dtype': precision.resolve(
+          params.runtime.mixed_precision_dtype)}})
   # Before seeding, so that the checks' model leaves the seeded run as it was.
   validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   if driver_flags.SEED.value is not None:

@@ -10,6 +10,7 @@ import tf_keras
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling import hyperparams
+from official.modeling import performance
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
@@ -141,6 +142,35 @@ def test_two_training_steps_then_coco_evaluation(smoke):
   results = task.reduce_aggregated_logs(state)
   for key in ('AP', 'AP50', 'mask_AP', 'mask_AP50'):
     assert 0.0 <= results[key] <= 1.0, (key, results[key])
+
+
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+def test_one_training_step_under_mixed_precision(smoke, dtype):
+  params, task, _ = smoke
+  runtime = params.runtime.replace(mixed_precision_dtype=dtype)
+  performance.set_mixed_precision_policy(dtype)
+  try:
+    model = task.build_model()
+    optimizer = task.create_optimizer(params.trainer.optimizer_config,
+                                      runtime)
+  finally:
+    performance.set_mixed_precision_policy('float32')
+  assert isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer) == (
+      dtype == 'float16')  # Model Garden's dynamic loss scaling.
+  train_inputs = iter(task.build_inputs(params.task.train_data))
+  first = next(train_inputs)
+  features = model.backbone(first[0])
+  assert {f.dtype.name for f in features.values()} == {dtype}
+  assert {v.dtype for v in model.trainable_weights} == {tf.float32}
+  before = [w.numpy() for w in model.backbone.trainable_weights]
+  metrics = task.build_metrics(training=True)
+  step = tf.function(lambda inputs: task.train_step(inputs, model, optimizer,
+                                                    metrics))
+  for inputs in (first, next(train_inputs)):  # The warm-up's learning rate
+    assert np.isfinite(step(inputs)['loss'].numpy())  # is 0 at step 1.
+  assert all(np.isfinite(m.result().numpy()) for m in metrics)
+  after = model.backbone.trainable_weights
+  assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after))
 
 
 def test_backbone_loads_from_a_classification_checkpoint(smoke, tmp_path):

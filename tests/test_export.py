@@ -6,13 +6,17 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+import tf_keras
 from official.core import task_factory
 from official.core import train_utils
+from official.modeling import performance
 from official.vision.ops import preprocess_ops
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.data import digits
 from tests import usage_errors
+from asvit_tf.serving import checkpoints
+from asvit_tf.tasks import float16_ema
 
 ROOT = os.path.join(os.path.dirname(__file__), '..')
 SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
@@ -60,6 +64,43 @@ def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
   np.testing.assert_allclose(served, expected, atol=1e-4)
 
 
+def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
+    tmp_path):
+  _, task = smoke_task()
+  performance.set_mixed_precision_policy('bfloat16')
+  try:
+    model = task.build_model()
+    optimizer = tf_keras.optimizers.SGD(0.1)
+    images = tf.random.stateless_normal([4, 64, 64, 3], [0, 0])
+    for _ in range(2):
+      with tf.GradientTape() as tape:
+        logits = model(images, training=True)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            tf.range(4), logits))
+      optimizer.apply_gradients(zip(
+          tape.gradient(loss, model.trainable_variables),
+          model.trainable_variables))
+  finally:
+    performance.set_mixed_precision_policy('float32')
+  ckpt_dir = str(tmp_path / 'ckpt')
+  tf.train.Checkpoint(model=model).save(os.path.join(ckpt_dir, 'ckpt'))
+  export_dir = str(tmp_path / 'export')
+  result = export(ckpt_dir, export_dir,
+                  '--params_override=runtime.mixed_precision_dtype=bfloat16')
+  assert result.returncode == 0, result.stderr[-3000:]
+
+  full = task.build_model()  # float32, the trained weights.
+  tf.train.Checkpoint(model=full).read(
+      tf.train.latest_checkpoint(ckpt_dir)).assert_existing_objects_matched()
+  signature = tf.saved_model.load(export_dir).signatures['serving_default']
+  assert {t.dtype for t in signature.structured_outputs.values()} == {
+      tf.float32}
+  served, expected = serve_and_expect(export_dir, full)
+  assert not np.array_equal(served, expected)  # Computed in bfloat16.
+  np.testing.assert_allclose(served, expected, rtol=0,
+                             atol=4 * 2.0 ** -7 * np.abs(expected).max())
+
+
 def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
   # A training checkpoint (model and EMA optimizer, as Model Garden's trainer
   # saves it) whose averages differ from the trained weights.
@@ -90,6 +131,32 @@ def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
   served_ema, expected_ema = serve_and_expect(str(tmp_path / 'ema'), model)
   np.testing.assert_allclose(served_ema, expected_ema, atol=1e-4)
   assert np.abs(served_ema - served).max() > 1e-3
+
+
+def test_float16_training_checkpoint_gives_its_ema_weights(tmp_path):
+  # Under float16 the task puts the EMA outside Model Garden's loss scaling,
+  # so the averages sit where a float32 run keeps them.
+  params, task = smoke_task()
+  params = params.replace(runtime={'mixed_precision_dtype': 'float16'})
+  model = task.build_model()
+  optimizer = task.create_optimizer(params.trainer.optimizer_config,
+                                    params.runtime)
+  assert float16_ema.loss_scaler(optimizer) is not None
+  averaging = optimizer
+  averaging.shadow_copy(model)
+  averages = []
+  for i, variable in enumerate(model.variables):
+    average = averaging.get_slot(variable, 'average')
+    average.assign(variable + tf.random.stateless_normal(
+        variable.shape, [i, 0], stddev=0.05))
+    averages.append(average.numpy())
+  path = tf.train.Checkpoint(model=model, optimizer=optimizer).save(
+      str(tmp_path / 'ckpt'))
+
+  served = task.build_model()
+  assert checkpoints.restore_for_serving(params, task, served, path) == 'ema'
+  for got, want in zip(served.variables, averages):
+    np.testing.assert_array_equal(got.numpy(), want)
 
 
 def test_export_without_a_checkpoint_fails_clearly(tmp_path):

@@ -163,6 +163,7 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   assert len(series) >= 2 and series[-1]['params'] > series[0]['params']
   train = report['train']
   assert train['arch'] == series[-1]['arch']
+  assert train['precision'] == 'float32'  # The smoke YAML's.
   assert 0.0 <= train['top1'] <= 1.0
   assert [(p['stride'], p['dilation'], p['start_step'])
           for p in train['phases']][:2] == [(8, 2, 0), (4, 1, 6)]

@@ -2,6 +2,7 @@
 own driver: phases, resume, loss, top-1."""
 
 import glob
+import math
 import os
 import re
 import subprocess
@@ -118,6 +119,26 @@ def test_evaluation_reports_top1(smoke):
   assert list(top1) == [90]
   assert 0.0 <= top1[90] <= 1.0
   assert "'accuracy'" in result.stderr + result.stdout
+
+
+# The smoke fixture trains in the config's float32; these in mixed precision.
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+def test_trains_in_mixed_precision_with_falling_loss_in_each_phase(
+    tmp_path, dtype):
+  override = (f'{{runtime: {{mixed_precision_dtype: {dtype}}}, '
+              'task: {retokenization: {phases: '
+              '[{stride: 8, until_step: 20}]}}, '
+              'trainer: {train_steps: 40, checkpoint_interval: 40}}')
+  train(str(tmp_path), '--mode=train', '--seed=1',
+        f'--params_override={override}')
+  with open(tmp_path / 'params.yaml') as f:
+    assert f'mixed_precision_dtype: {dtype}' in f.read()
+  losses = scalars(str(tmp_path), 'train', 'training_loss')
+  assert sorted(losses) == list(range(5, 45, 5))
+  for first, last in ((5, 20), (25, 40)):
+    phase = [losses[step] for step in range(first, last + 5, 5)]
+    assert all(math.isfinite(loss) for loss in phase), phase
+    assert phase[-1] < phase[0], phase
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """Image classifier: As-ViT backbone and the authors' head (Fig. 1).
 
 Head: LayerNorm on the last stage, global average pool, then
-Linear(8C, 8C) - tanh - Linear(8C, classes).
+Linear(8C, 8C) - tanh - Linear(8C, classes). The logits are float32 under
+any mixed precision policy, as Keras advises for the model's output.
 """
 
 import tensorflow as tf
@@ -13,7 +14,7 @@ from asvit_tf.modeling.layers.linear import linear
 
 
 class AsViTClassifier(tf_keras.Model):
-  """Backbone plus classification head; returns logits."""
+  """Backbone plus classification head; returns float32 logits."""
 
   def __init__(self, backbone: backbone_lib.AsViTBackbone, num_classes: int,
                **kwargs):
@@ -28,7 +29,7 @@ class AsViTClassifier(tf_keras.Model):
   def call(self, images, training=None):
     features = self.backbone(images, training=training)['5']
     pooled = tf.reduce_mean(self.norm(features), axis=[1, 2])
-    return self.logits(self.pre_logits(pooled))
+    return tf.cast(self.logits(self.pre_logits(pooled)), tf.float32)
 
   @property
   def checkpoint_items(self):

@@ -12,6 +12,9 @@ and probs) around the task's `AsViTClassifier`, always at stride 4. Serve:
 'serving_default'](inputs=uint8 images)`. When the checkpoint holds EMA
 averages of the weights (the recipe's `optimizer_config.ema`), those are
 exported, the weights evaluation measured; `--noema` exports the trained ones.
+The model computes in the config's `runtime.mixed_precision_dtype` (`auto`:
+bfloat16 on CPUs with bfloat16 instructions); the served inputs and outputs
+are float32 (uint8 images in) whatever it is.
 """
 
 from typing import List
@@ -25,6 +28,7 @@ from official.vision.serving import image_classification
 
 from asvit_tf import cli
 from asvit_tf import errors
+from asvit_tf import precision
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.configs import loading
 from asvit_tf.modeling import window_policy
@@ -71,6 +75,7 @@ def main(argv: List[str]) -> None:
       experiment=_EXPERIMENT.value, config_file=_CONFIG_FILE.value or [],
       params_override=_PARAMS_OVERRIDE.value))
   checkpoint = checkpoints.latest_checkpoint(_CHECKPOINT_PATH.value)
+  precision.set_policy(params.runtime)
   task = task_factory.get_task(params.task)
   model = task.build_model()
   try:  # Here rather than inside the traced serving function.

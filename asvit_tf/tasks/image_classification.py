@@ -24,9 +24,9 @@ from asvit_tf import errors
 from asvit_tf import retokenization
 from asvit_tf.configs import image_classification as exp_cfg
 from asvit_tf.modeling import classifier
-from asvit_tf.modeling import window_policy
 from asvit_tf.modeling.layers import tokenization
 from asvit_tf.tasks import embedded_inputs
+from asvit_tf.tasks import float16_ema
 
 # Soft labels below Mixup's off value plus this margin count as 0 for the
 # binary cross-entropy, as in Model Garden's classification task.
@@ -64,17 +64,24 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
     model = classifier.AsViTClassifier(backbone, model_config.num_classes)
     model(tf_keras.Input(model_config.input_size), training=False)
     kernel = backbone.arch.stages[0].kernel
-    for phase in self._schedule.phases:  # Before any dataset is built.
-      try:
-        backbone.check_stride(phase.stride)
-      except window_policy.WindowError as e:
-        raise window_policy.WindowError(
-            f'retokenization phase {phase.index + 1}: {e}') from None
+    self._schedule.check_strides(backbone)  # Before any dataset is built.
+    for phase in self._schedule.phases:
       logging.info('re-tokenization phase %d: stride %d, dilation %d from '
                    'step %d until %s', phase.index + 1, phase.stride,
                    tokenization.dilation_for_stride(kernel, phase.stride),
                    phase.start_step, phase.end_step or 'the end')
     return model
+
+  @classmethod
+  def create_optimizer(cls, optimizer_config, runtime_config=None,
+                       dp_config=None):
+    """Model Garden's optimizer; under float16 with an EMA, the EMA wraps the
+    loss scaling (float16_ema) so that any trainer averages and swaps it."""
+    optimizer = super().create_optimizer(optimizer_config, runtime_config,
+                                         dp_config)
+    return float16_ema.ema_outside_loss_scaling(
+        optimizer, optimizer_config,
+        runtime_config.loss_scale if runtime_config else None)
 
   def build_metrics(self, training: bool = True
                     ) -> List[tf_keras.metrics.Metric]:
@@ -131,8 +138,7 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
                           stride: int
                           ) -> Tuple[tf.Tensor, tf.Tensor, List[tf.Tensor]]:
     """Loss, float32 logits and gradients of one step at `stride`."""
-    loss_scaling = isinstance(optimizer,
-                              tf_keras.mixed_precision.LossScaleOptimizer)
+    scaler = float16_ema.loss_scaler(optimizer)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with retokenization.at_stride(model.backbone, stride):
       with tf.GradientTape() as tape:
@@ -141,11 +147,11 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
                                  aux_losses=model.losses)
         # The optimizer sums the replicas' gradients.
         scaled_loss = loss / replicas
-        if loss_scaling:
-          scaled_loss = optimizer.get_scaled_loss(scaled_loss)
+        if scaler is not None:
+          scaled_loss = scaler.get_scaled_loss(scaled_loss)
       grads = tape.gradient(scaled_loss, model.trainable_variables)
-    if loss_scaling:
-      grads = optimizer.get_unscaled_gradients(grads)
+    if scaler is not None:
+      grads = scaler.get_unscaled_gradients(grads)
     return loss, outputs, grads
 
   def build_inputs(self, params, input_context: Optional[
