@@ -24,7 +24,7 @@ from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import normalization
 from asvit_tf.search import reinforce
-from tests.conftest import TINY_ARCH
+from tests.helpers import TINY_ARCH
 
 SIZE = 32
 SHAPE = (SIZE, SIZE, 3)

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import TINY_ARCH
+from tests.helpers import TINY_ARCH
 
 
 def run_binary(*flags):

@@ -7,7 +7,7 @@ import pytest
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
-from tests import conftest
+from tests import helpers
 
 # docs/design.md section 1: the authors' PyTorch model at 224x224, 1000 classes.
 OFFICIAL = {'seed': (2.32e6, 0.49), 'small': (28.78e6, 5.13),
@@ -53,8 +53,8 @@ def analytic_macs(spec: arch_lib.ArchSpec, size: int, classes: int) -> int:
   return total + widths[3] * widths[3] + widths[3] * classes
 
 
-@pytest.mark.parametrize('text', [conftest.TINY_ARCH, conftest.TINY_ARCH_2,
-                                  conftest.UNEVEN_ARCH, 'seed'])
+@pytest.mark.parametrize('text', [helpers.TINY_ARCH, helpers.TINY_ARCH_2,
+                                  helpers.UNEVEN_ARCH, 'seed'])
 def test_counts_equal_the_analytic_count(text):
   spec = arch_lib.parse_arch(text)
   model = builders.build_classifier(spec, 10, 64)

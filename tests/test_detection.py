@@ -19,13 +19,11 @@ from asvit_tf.modeling import builders
 from detection import synthetic_coco
 from detection import detector_cost
 from detection import registry_imports  # pylint: disable=unused-import
-from tests.conftest import TINY_ARCH
+from tests import helpers
+from tests.helpers import TINY_ARCH
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMOKE_YAML = os.path.join(ROOT, 'official_configs',
-                          'cascadercnn_asvit_smoke_cpu.yaml')
-LARGE_YAML = os.path.join(ROOT, 'official_configs',
-                          'cascadercnn_asvit_large_coco_1024.yaml')
+SMOKE_YAML = helpers.config('cascadercnn_asvit_smoke_cpu.yaml')
+LARGE_YAML = helpers.config('cascadercnn_asvit_large_coco_1024.yaml')
 
 
 def _config(yaml_path, overrides=None):

@@ -15,9 +15,8 @@ from pycocotools import mask as mask_utils
 
 from asvit_tf import errors
 from detection import synthetic_coco
-from tests import usage_errors
+from tests import helpers
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_annotations_match_the_painted_shapes(tmp_path):
@@ -85,7 +84,7 @@ def test_bad_sizes_are_one_line_errors(tmp_path):
 def make_synthetic_coco(*flags):
   return subprocess.run(
       [sys.executable, '-m', 'detection.make_synthetic_coco', *flags],
-      capture_output=True, text=True, check=False, cwd=ROOT)
+      capture_output=True, text=True, check=False, cwd=helpers.ROOT)
 
 
 def test_binary_reports_bad_flags_on_one_line(tmp_path):
@@ -98,11 +97,11 @@ def test_binary_reports_bad_flags_on_one_line(tmp_path):
 
 def test_binary_refuses_zero_shards_and_a_path_under_a_file(tmp_path):
   (tmp_path / 'a_file').write_text('')
-  usage_errors.assert_one_line_error(
+  helpers.assert_one_line_error(
       make_synthetic_coco(f'--output_dir={tmp_path}/out', '--num_shards=0'),
       'error: flag --num_shards=0: 0 is not a positive integer; allowed: a '
       'positive integer')
-  usage_errors.assert_one_line_error(
+  helpers.assert_one_line_error(
       make_synthetic_coco(f'--output_dir={tmp_path}/a_file/out'),
       f'error: --output_dir={tmp_path}/a_file/out: {tmp_path}/a_file is a '
       'file; allowed: ')

@@ -14,27 +14,25 @@ from official.vision.ops import preprocess_ops
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.data import digits
-from tests import usage_errors
+from tests import helpers
 from asvit_tf.serving import checkpoints
 from asvit_tf.tasks import float16_ema
 
-ROOT = os.path.join(os.path.dirname(__file__), '..')
-SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
 
 
 def smoke_task():
   params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[SMOKE]), print_return=False)
+      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG]), print_return=False)
   return params, task_factory.get_task(params.task)
 
 
 def export(checkpoint_path, export_dir, *flags):
   return subprocess.run(
       [sys.executable, '-m', 'asvit_tf.serving.export_saved_model',
-       f'--config_file={SMOKE}', f'--checkpoint_path={checkpoint_path}',
+       f'--config_file={helpers.SMOKE_CONFIG}', f'--checkpoint_path={checkpoint_path}',
        f'--export_dir={export_dir}', '--input_image_size=64,64',
        '--batch_size=1', *flags],
-      capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+      capture_output=True, text=True, timeout=300, cwd=helpers.ROOT, check=False)
 
 
 def serve_and_expect(export_dir, model):
@@ -175,7 +173,7 @@ def test_export_of_another_models_checkpoint_names_variable_and_shapes(
       os.path.join(ckpt_dir, 'ckpt'))
   result = export(ckpt_dir, str(tmp_path / 'export'),
                   '--params_override=task.model.num_classes=7')
-  usage_errors.assert_one_line_error(
+  helpers.assert_one_line_error(
       result, f'error: checkpoint {ckpt_dir}/ckpt-1 does not fit the model: ')
   assert result.stderr.rstrip().endswith(
       'logits/bias has shape (10,) there, (7,) in the config; allowed: the '

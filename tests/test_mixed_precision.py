@@ -8,7 +8,7 @@ import tf_keras
 
 from asvit_tf import errors
 from asvit_tf import precision
-from asvit_tf.modeling import factory
+from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import attention
 
 # Relative tolerance against float32: twice the dtype's machine epsilon.
@@ -96,9 +96,9 @@ def test_attention_and_its_gradient_match_float32(dtype):
 @pytest.mark.parametrize('size, strides', [(64, (4, 8)), (128, (16,))])
 def test_classifier_under_mixed_policy_matches_float32(tiny_arch, policy,
                                                        size, strides):
-  mixed = factory.build_classifier(tiny_arch, 10, size)
+  mixed = builders.build_classifier(tiny_arch, 10, size)
   tf_keras.mixed_precision.set_global_policy('float32')
-  full = factory.build_classifier(tiny_arch, 10, size)
+  full = builders.build_classifier(tiny_arch, 10, size)
   full.set_weights(mixed.get_weights())
   assert {v.dtype for v in mixed.variables} == {tf.float32}
   images = tf.random.stateless_normal([2, size, size, 3], [0, 0])

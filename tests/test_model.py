@@ -12,7 +12,7 @@ from asvit_tf.modeling import window_policy
 from asvit_tf.modeling.layers import attention
 from asvit_tf.modeling.layers import linear
 from asvit_tf.modeling.layers import tokenization
-from tests import conftest
+from tests import helpers
 
 
 @pytest.mark.parametrize('preset', ['seed', 'small', 'base', 'large'])
@@ -66,7 +66,7 @@ def test_sizes_the_splits_do_not_divide_fail_clearly(tiny_arch):
     builders.build_backbone(tiny_arch, 68)
   message = str(error.value)
   assert 'stage 1' in message and '17' in message and 'S=2' in message
-  spec = arch_lib.parse_arch(conftest.TINY_ARCH_2)
+  spec = arch_lib.parse_arch(helpers.TINY_ARCH_2)
   with pytest.raises(window_policy.WindowError, match='stage 2 .* 6 .*S=4'):
     builders.build_backbone(spec, 48)
   with pytest.raises(window_policy.WindowError, match='too small'):
@@ -159,7 +159,7 @@ def test_model_garden_factory_builds_registered_backbone():
   from asvit_tf.configs import backbones as backbone_cfg  # pylint: disable=g-import-not-at-top
   from official.vision.modeling.backbones import factory as mg_factory  # pylint: disable=g-import-not-at-top
   config = backbone_cfg.Backbone(
-      type='asvit', asvit=backbone_cfg.AsViT(arch=conftest.TINY_ARCH,
+      type='asvit', asvit=backbone_cfg.AsViT(arch=helpers.TINY_ARCH,
                                              drop_path_rate=0.1))
   config.override({'asvit': {'stride': 8}})
   specs = tf_keras.layers.InputSpec(shape=[None, 64, 64, 3])
@@ -222,7 +222,7 @@ def test_linear_kernels_are_the_authors_normal_not_a_two_sigma_cut():
 
 def test_stage_widths_not_divisible_by_heads_build_and_train_a_step():
   # The authors' attention: heads width // heads wide, projected back.
-  spec = arch_lib.parse_arch(conftest.UNEVEN_ARCH)
+  spec = arch_lib.parse_arch(helpers.UNEVEN_ARCH)
   model = builders.build_classifier(spec, 10, 32)
   attn = model.backbone.stage_blocks[0][0].attn
   assert (attn.num_heads, attn.head_dim, attn.inner_dim) == (2, 4, 8)

@@ -14,8 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.join(os.path.dirname(__file__), '..')
-SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
+from tests import helpers
+
 OVERRIDE = ('{runtime: {distribution_strategy: multi_worker_mirrored}, '
             'task: {retokenization: {phases: [{stride: 8, until_step: 2}]}}, '
             'trainer: {train_steps: 4, steps_per_loop: 2, '
@@ -37,7 +37,7 @@ def worker(model_dir, weights_path):
   from official.core import train_utils  # pylint: disable=g-import-not-at-top
   from asvit_tf import train  # pylint: disable=g-import-not-at-top
   params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[SMOKE],
+      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG],
       params_override=OVERRIDE), print_return=False)
   model, _ = train.run_experiment(params, model_dir, 'train')
   np.savez(weights_path, *[w.numpy() for w in model.weights])
@@ -54,7 +54,7 @@ def test_two_workers_end_with_the_same_weights(tmp_path):
     procs.append(subprocess.Popen(
         [sys.executable, '-m', 'tests.test_multiworker',
          str(tmp_path / 'model'), str(tmp_path / f'weights_{index}.npz')],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=helpers.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True))
   for proc in procs:
     output, _ = proc.communicate(timeout=400)

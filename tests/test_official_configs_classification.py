@@ -10,8 +10,9 @@ from official.core import train_utils
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf.modeling import classifier
+from tests import helpers
 
-ROOT = os.path.join(os.path.dirname(__file__), '..', 'official_configs')
+ROOT = os.path.dirname(helpers.SMOKE_CONFIG)  # the shipped configs
 TPU = {size: os.path.join(ROOT, f'asvit_{size}_imagenet_tpu.yaml')
        for size in ('small', 'base', 'large')}
 SMOKE = os.path.join(ROOT, 'asvit_smoke_digits_cpu.yaml')

@@ -6,19 +6,20 @@ import subprocess
 import sys
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import helpers
+
 
 
 def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
     tmp_path):
   subprocess.run(
       [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
-       '--no-build-isolation', '-w', str(tmp_path / 'wheel'), ROOT],
+       '--no-build-isolation', '-w', str(tmp_path / 'wheel'), helpers.ROOT],
       check=True, capture_output=True, timeout=300)
   wheel, = glob.glob(str(tmp_path / 'wheel' / '*.whl'))
   shipped = set(zipfile.ZipFile(wheel).namelist())
   yamls = {f'official_configs/{os.path.basename(p)}'
-           for p in glob.glob(os.path.join(ROOT, 'official_configs', '*.yaml'))}
+           for p in glob.glob(os.path.join(helpers.ROOT, 'official_configs', '*.yaml'))}
   assert yamls and yamls <= shipped
   site = tmp_path / 'site'
   zipfile.ZipFile(wheel).extractall(site)  # what pip install puts in place

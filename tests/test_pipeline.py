@@ -4,9 +4,8 @@ import os
 import subprocess
 import sys
 
-from tests import usage_errors
+from tests import helpers
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_a_phase_the_image_cannot_take_is_refused_before_the_search(
@@ -15,8 +14,8 @@ def test_a_phase_the_image_cannot_take_is_refused_before_the_search(
   result = subprocess.run(
       [sys.executable, '-m', 'asvit_tf.pipeline', f'--output_dir={output_dir}',
        '--phases=16:100', '--train_image_size=64'],
-      capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
-  usage_errors.assert_one_line_error(
+      capture_output=True, text=True, timeout=300, cwd=helpers.ROOT, check=False)
+  helpers.assert_one_line_error(
       result, 'error: --phases=16:100 at --train_image_size=64: stride 16 '
       'needs sides of at least 128 pixels; allowed: ')
   assert not output_dir.exists()

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import helpers
 
 # Imports the binary (registering its flags), parses the command's flags and,
 # for Model Garden trainers, loads the YAML files and overrides they name.
@@ -30,7 +30,7 @@ print('parsed')
 
 
 def readme_text():
-  with open(os.path.join(ROOT, 'README.md')) as f:
+  with open(os.path.join(helpers.ROOT, 'README.md')) as f:
     return f.read()
 
 
@@ -57,7 +57,7 @@ def make(*args):
   env = {k: v for k, v in os.environ.items()
          if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'PYTHON', 'VENV',
                       'DEMO_DIR')}
-  return subprocess.run(['make', '--no-print-directory', *args], cwd=ROOT,
+  return subprocess.run(['make', '--no-print-directory', *args], cwd=helpers.ROOT,
                         env=env, capture_output=True, text=True, timeout=60,
                         check=False)
 
@@ -76,14 +76,14 @@ def binary_module(argv):
 
 
 def run(argv, timeout=900):
-  return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True,
+  return subprocess.run(argv, cwd=helpers.ROOT, capture_output=True, text=True,
                         timeout=timeout, check=False)
 
 
 def test_quick_start_is_two_commands_and_ci_runs_the_second():
   commands = bash_lines(quick_start())
   assert commands == ['make demo', 'make test']
-  with open(os.path.join(ROOT, '.ci', 'run')) as f:
+  with open(os.path.join(helpers.ROOT, '.ci', 'run')) as f:
     assert f.read().rstrip().splitlines()[-1] == commands[1]
 
 

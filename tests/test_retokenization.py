@@ -1,7 +1,6 @@
 """The re-tokenization phase schedule (Sec. 4, Table 6) and the task's
 training step that follows it."""
 
-import os
 
 import numpy as np
 import pytest
@@ -13,9 +12,8 @@ from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf.configs import image_classification as cfg
+from tests import helpers
 
-SMOKE = os.path.join(os.path.dirname(__file__), '..', 'official_configs',
-                     'asvit_smoke_digits_cpu.yaml')
 
 
 def schedule(*phases, steps_per_epoch=0):
@@ -73,7 +71,7 @@ def test_one_traced_train_step_follows_the_optimizer_step():
   # The smoke config: stride 8 before step 30, then 4. No stochastic depth,
   # so a step's loss is a function of the weights and the stride.
   params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[SMOKE],
+      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG],
       params_override='task.model.backbone.asvit.drop_path_rate=0.0'),
                                            print_return=False)
   task = task_factory.get_task(params.task)

@@ -12,13 +12,13 @@ from asvit_tf import job as job_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
 from asvit_tf.scaling import scaler as scaler_lib
-from tests import conftest
+from tests import helpers
 
 SEED = arch_lib.parse_arch('seed')
 
 
-@pytest.mark.parametrize('text', [conftest.TINY_ARCH, conftest.TINY_ARCH_2,
-                                  conftest.UNEVEN_ARCH])
+@pytest.mark.parametrize('text', [helpers.TINY_ARCH, helpers.TINY_ARCH_2,
+                                  helpers.UNEVEN_ARCH])
 def test_closed_form_costs_equal_the_built_model(text):
   arch = arch_lib.parse_arch(text)
   model = builders.build_classifier(arch, 10, 64)

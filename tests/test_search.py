@@ -12,6 +12,7 @@ from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.search import policy as policy_lib
 from asvit_tf.search import reinforce
 from asvit_tf.search import space
+from tests import helpers
 
 
 def test_space_has_13_dimensions_and_the_paper_entropy():
@@ -94,24 +95,8 @@ def test_moving_average_baseline_is_bias_corrected():
   assert baseline.value == pytest.approx(0.9 * 0.1 * 2.0 / (0.9 * 0.1 + 0.1))
 
 
-def rewarded_metric(arch, seed):
-  """L_E grows with E1 and kappa falls with K4: the best is E1=6, K4=4."""
-  noise = np.random.default_rng(seed).random()
-  return (float(arch.stages[0].expansion) + 0.01 * noise,
-          float(10 - arch.stages[3].kernel))
-
-
-def run_search(model_dir, steps=60, seed=0, metric=rewarded_metric):
-  config = reinforce.SearchConfig(steps=steps, seed=seed, image_size=32)
-  settings = {'steps': steps, 'seed': seed}
-  stream = io.StringIO()
-  result = job_lib.run(str(model_dir), reinforce.Search, config, settings,
-                       lambda: metric, stream)
-  return result, stream.getvalue()
-
-
 def test_contrived_reward_lowers_entropy_and_converges(tmp_path):
-  result, log = run_search(tmp_path, steps=150)
+  result, log = helpers.run_search(tmp_path, steps=150)
   entropies = [r['entropy'] for r in result['history']]
   assert entropies[0] == pytest.approx(15.33, abs=0.01)
   assert result['entropy'] < entropies[0] - 2.0
@@ -137,39 +122,39 @@ def without_times(result):
 
 
 def test_same_seed_same_result_other_seed_other_samples(tmp_path):
-  first, _ = run_search(tmp_path / 'a', steps=30, seed=4)
-  second, _ = run_search(tmp_path / 'b', steps=30, seed=4)
-  other, _ = run_search(tmp_path / 'c', steps=30, seed=5)
+  first, _ = helpers.run_search(tmp_path / 'a', steps=30, seed=4)
+  second, _ = helpers.run_search(tmp_path / 'b', steps=30, seed=4)
+  other, _ = helpers.run_search(tmp_path / 'c', steps=30, seed=5)
   assert without_times(first) == without_times(second)
   assert ([r['arch'] for r in first['history']] !=
           [r['arch'] for r in other['history']])
 
 
 def test_resume_from_any_step_equals_an_uninterrupted_run(tmp_path):
-  whole, _ = run_search(tmp_path / 'whole', steps=25, seed=2)
+  whole, _ = helpers.run_search(tmp_path / 'whole', steps=25, seed=2)
   calls = []
 
   def failing_metric(arch, seed):
     if len(calls) == 11:
       raise KeyboardInterrupt
     calls.append(seed)
-    return rewarded_metric(arch, seed)
+    return helpers.rewarded_metric(arch, seed)
 
   with pytest.raises(KeyboardInterrupt):
-    run_search(tmp_path / 'cut', steps=25, seed=2, metric=failing_metric)
+    helpers.run_search(tmp_path / 'cut', steps=25, seed=2, metric=failing_metric)
   state = json.loads((tmp_path / 'cut' / 'search_state.json').read_text())
   assert len(state['search']['history']) == 11
-  resumed, log = run_search(tmp_path / 'cut', steps=25, seed=2)
+  resumed, log = helpers.run_search(tmp_path / 'cut', steps=25, seed=2)
   assert 'resuming' in log and 'step 12/25' in log and 'step 11/25 |' not in log
   assert without_times(resumed) == without_times(whole)
 
 
 def test_other_flags_on_an_existing_run_are_refused(tmp_path):
-  run_search(tmp_path, steps=3, seed=0)
+  helpers.run_search(tmp_path, steps=3, seed=0)
   with pytest.raises(job_lib.StateError, match=r'seed=0 \(now 1\)'):
-    run_search(tmp_path, steps=3, seed=1)
+    helpers.run_search(tmp_path, steps=3, seed=1)
   with pytest.raises(job_lib.StateError, match=r'steps=3 \(now 4\)'):
-    run_search(tmp_path, steps=4, seed=0)
+    helpers.run_search(tmp_path, steps=4, seed=0)
 
 
 def test_metrics_are_rounded_to_significant_digits():

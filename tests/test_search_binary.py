@@ -13,18 +13,18 @@ from absl.testing import flagsaver
 import pytest
 
 from asvit_tf import cli
-from tests import test_search
+from tests import helpers
 
 # A search whose metric is contrived and slow enough to be killed mid-run.
 _WORKER = '''
 import io, sys, time
 from asvit_tf import job as job_lib
 from asvit_tf.search import reinforce
-from tests import test_search
+from tests import helpers
 
 def slow_metric(arch, seed):
   time.sleep(0.25)
-  return test_search.rewarded_metric(arch, seed)
+  return helpers.rewarded_metric(arch, seed)
 
 config = reinforce.SearchConfig(steps=12, seed=7, image_size=32)
 job_lib.run(sys.argv[1], reinforce.Search, config, {'steps': 12, 'seed': 7},
@@ -103,7 +103,7 @@ def test_binary_prints_one_line_and_refuses_other_flags(tmp_path):
 
 
 def test_sigkilled_search_resumes_to_the_uninterrupted_result(tmp_path):
-  whole, _ = test_search.run_search(tmp_path / 'whole', steps=12, seed=7)
+  whole, _ = helpers.run_search(tmp_path / 'whole', steps=12, seed=7)
   model_dir = tmp_path / 'killed'
   state_path = model_dir / 'search_state.json'
   env = dict(os.environ, PYTHONPATH=os.getcwd())

@@ -11,17 +11,15 @@ import sys
 import pytest
 import tensorflow as tf
 
-from tests import usage_errors
+from tests import helpers
 
-ROOT = os.path.join(os.path.dirname(__file__), '..')
-SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
 
 
 def run_train(model_dir, *flags):
   return subprocess.run(
       [sys.executable, '-m', 'asvit_tf.train', '--experiment=asvit_imagenet',
-       f'--config_file={SMOKE}', f'--model_dir={model_dir}', *flags],
-      capture_output=True, text=True, timeout=400, cwd=ROOT, check=False)
+       f'--config_file={helpers.SMOKE_CONFIG}', f'--model_dir={model_dir}', *flags],
+      capture_output=True, text=True, timeout=400, cwd=helpers.ROOT, check=False)
 
 
 def train(model_dir, *flags):
@@ -44,7 +42,7 @@ def scalars(model_dir, subdir, tag):
 def readme_model_garden_launcher():
   """The script README's "Model Garden" section gives for Model Garden's own
   driver (`official/vision/train.py` with the project's registry)."""
-  with open(os.path.join(ROOT, 'README.md')) as f:
+  with open(os.path.join(helpers.ROOT, 'README.md')) as f:
     section = f.read().split('## Model Garden\n')[1].split('\n## ')[0]
   return re.search(r'```python\n(.*?)```', section, flags=re.S).group(1)
 
@@ -56,9 +54,9 @@ SMOKE_STRIDES = {step: 8 if step <= 30 else 4 for step in range(5, 95, 5)}
 def run_model_garden_main(model_dir, *flags):
   result = subprocess.run(
       [sys.executable, '-c', readme_model_garden_launcher(),
-       '--experiment=asvit_imagenet', f'--config_file={SMOKE}',
+       '--experiment=asvit_imagenet', f'--config_file={helpers.SMOKE_CONFIG}',
        f'--model_dir={model_dir}', *flags],
-      capture_output=True, text=True, timeout=400, cwd=ROOT, check=False)
+      capture_output=True, text=True, timeout=400, cwd=helpers.ROOT, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   return result
 
@@ -156,16 +154,16 @@ def test_stride16_phase_at_128px(tmp_path):
 
 def test_model_dir_of_another_model_is_refused_before_any_write(smoke):
   model_dir = smoke[0]
-  before = usage_errors.snapshot(model_dir)
+  before = helpers.snapshot(model_dir)
   arch = '4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,32'
   result = run_train(
       model_dir, '--mode=train',
       f"--params_override={{task: {{model: {{backbone: {{asvit: {{arch: '{arch}'}}}}}}}}}}")
-  usage_errors.assert_one_line_error(
+  helpers.assert_one_line_error(
       result, f'error: --model_dir={model_dir} holds a run of another model: '
       "task.model.backbone.asvit.arch='4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,16' "
       f"(now '{arch}'); allowed: ")
-  assert usage_errors.snapshot(model_dir) == before
+  assert helpers.snapshot(model_dir) == before
 
 
 @pytest.mark.parametrize('override, message', [
@@ -183,6 +181,6 @@ def test_bad_config_fails_in_one_line_before_any_write(
     tmp_path, override, message):
   result = run_train(str(tmp_path), '--mode=train',
                      f'--params_override={override}')
-  usage_errors.assert_one_line_error(result, f'error: {message}')
+  helpers.assert_one_line_error(result, f'error: {message}')
   assert result.stderr.rstrip().splitlines()[-1] == f'error: {message}'
   assert not os.listdir(tmp_path)

@@ -18,13 +18,12 @@ from asvit_tf import job as job_lib
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import run_dir
 from asvit_tf.configs import loading
+from tests import helpers
 
-ROOT = os.path.join(os.path.dirname(__file__), '..')
-SMOKE = os.path.join(ROOT, 'official_configs', 'asvit_smoke_digits_cpu.yaml')
 
 
 def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
-  files = [SMOKE]
+  files = [helpers.SMOKE_CONFIG]
   if config_text is not None:
     (tmp_path / 'extra.yaml').write_text(config_text)
     files.append(str(tmp_path / 'extra.yaml'))

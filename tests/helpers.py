@@ -1,0 +1,67 @@
+"""What the tests share: the repository's paths, tiny architectures, a
+contrived search metric, and checks of the error contract (one `error:` line,
+exit 2, nothing written)."""
+
+import io
+import os
+from typing import Dict, Tuple
+
+import numpy as np
+
+from asvit_tf import job as job_lib
+from asvit_tf.search import reinforce
+import official_configs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE_CONFIG = official_configs.path('asvit_smoke_digits_cpu.yaml')
+
+# C=8, heads 16 (2, 4, 8, 16 per stage): every head is 4 channels wide.
+TINY_ARCH = '4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,8'
+# Overlapping kernels, two blocks in stage 3, splits 4 in stage 2.
+TINY_ARCH_2 = '7,2,3,1|3,4,2,1|4,2,4,2|3,1,6,1|16,16'
+# C=9: stage widths 9, 18, 36, 72 over 2, 4, 8, 16 heads of 4 channels, so
+# q, k, v span 8, 16, 32, 64 channels (the authors' width // heads).
+UNEVEN_ARCH = '4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,9'
+
+
+def config(name: str) -> str:
+  """The path of the shipped experiment YAML `name`."""
+  return official_configs.path(name)
+
+
+def rewarded_metric(arch, seed):
+  """L_E grows with E1 and kappa falls with K4: the best is E1=6, K4=4."""
+  noise = np.random.default_rng(seed).random()
+  return (float(arch.stages[0].expansion) + 0.01 * noise,
+          float(10 - arch.stages[3].kernel))
+
+
+def run_search(model_dir, steps=60, seed=0, metric=rewarded_metric):
+  """A search at 32x32 with a contrived metric; its result and log."""
+  config_ = reinforce.SearchConfig(steps=steps, seed=seed, image_size=32)
+  settings = {'steps': steps, 'seed': seed}
+  stream = io.StringIO()
+  result = job_lib.run(str(model_dir), reinforce.Search, config_, settings,
+                       lambda: metric, stream)
+  return result, stream.getvalue()
+
+
+def assert_one_line_error(result, start: str) -> None:
+  """`result` (a finished subprocess) exited 2 with a last stderr line that
+  starts with `start`, and printed no traceback."""
+  assert result.returncode == 2, result.stderr[-3000:]
+  assert result.stderr.rstrip().splitlines()[-1].startswith(start), (
+      result.stderr[-3000:])
+  assert 'Traceback' not in result.stderr
+
+
+def snapshot(directory: str) -> Dict[str, Tuple[int, int]]:
+  """(size, mtime in ns) of every file under `directory`, by relative path."""
+  found = {}
+  for root, _, names in os.walk(directory):
+    for name in names:
+      path = os.path.join(root, name)
+      stat = os.stat(path)
+      found[os.path.relpath(path, directory)] = (stat.st_size,
+                                                 stat.st_mtime_ns)
+  return found
