@@ -1,7 +1,6 @@
 """Cascade Mask R-CNN with the As-ViT backbone through Model Garden (Sec. 5.3)."""
 
 import math
-import os
 
 import numpy as np
 import pytest
