@@ -33,6 +33,7 @@ from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import attention
+from benchmarks import matmul_peak
 
 BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.')
 STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).')
@@ -41,20 +42,6 @@ FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
 NUM_CLASSES = 1000
 # The flags above are shared with benchmarks/retokenization.py.
-
-
-def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
-  """Best float32 FLOP/s of a size x size matmul on this machine."""
-  a = tf.random.normal([size, size], seed=0)
-  b = tf.random.normal([size, size], seed=1)
-  matmul = tf.function(tf.linalg.matmul)
-  matmul(a, b).numpy()
-  best = float('inf')
-  for _ in range(repeats):
-    start = time.perf_counter()
-    matmul(a, b).numpy()
-    best = min(best, time.perf_counter() - start)
-  return 2 * size ** 3 / best
 
 
 def train_step_seconds(model: tf_keras.Model, batch_size: int,
@@ -132,7 +119,7 @@ def attention_at_peak_bound(name: str, model: tf_keras.Model, macs: int,
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   size, batch, steps = IMAGE_SIZE.value, BATCH.value, STEPS.value
-  peak = matmul_peak_flops()
+  peak = matmul_peak.matmul_peak_flops()
   asvit = builders.build_classifier(arch_lib.parse_arch('small'), NUM_CLASSES,
                                    size)
   asvit_row = measure('As-ViT Small', asvit, batch, size, steps, peak)

@@ -1,0 +1,20 @@
+"""This machine's float32 matmul peak, the yardstick of the benchmarks'
+fractions of peak (train_throughput.py, search_speed.py)."""
+
+import time
+
+import tensorflow as tf
+
+
+def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
+  """Best float32 FLOP/s of a size x size matmul on this machine."""
+  a = tf.random.normal([size, size], seed=0)
+  b = tf.random.normal([size, size], seed=1)
+  matmul = tf.function(tf.linalg.matmul)
+  matmul(a, b).numpy()
+  best = float('inf')
+  for _ in range(repeats):
+    start = time.perf_counter()
+    matmul(a, b).numpy()
+    best = min(best, time.perf_counter() - start)
+  return 2 * size ** 3 / best
