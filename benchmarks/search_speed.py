@@ -16,10 +16,11 @@ with the real metrics (asvit_tf.complexity):
 
 Beside its seconds, every timed step and measure reports its compute bound:
 the seconds its multiply-adds take at this machine's float32 matmul peak
-(measured in the same run), 2 FLOPs a MAC x the topology's forward MACs an
-image (asvit_tf.counting) x initializations x (3 x thetas + 3 x NTK batch),
-a forward-mode pass and a per-example gradient each priced at three forward
-passes; its efficiency is that bound over the measured seconds.
+(the best of a read before and one after the timing, in the same run),
+2 FLOPs a MAC x the topology's forward MACs an image (asvit_tf.counting) x
+initializations x (3 x thetas + 3 x NTK batch), a forward-mode pass and a
+per-example gradient each priced at three forward passes; its efficiency is
+that bound over the measured seconds.
 
   python -m benchmarks.search_speed [--format=json]
 """
@@ -70,16 +71,13 @@ def compute_bound_seconds(arch: arch_lib.ArchSpec, peak: float) -> float:
   return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * passes / peak
 
 
-def timed(arch: arch_lib.ArchSpec, seconds: float,
-          peak: float) -> Dict[str, Any]:
-  """A timed measurement's row: seconds, compute bound and efficiency."""
-  bound = compute_bound_seconds(arch, peak)
-  return {'arch': arch_lib.format_arch(arch), 'seconds': seconds,
-          'bound_seconds': bound, 'efficiency': bound / seconds}
+def add_bound(row: Dict[str, Any], peak: float) -> None:
+  """Adds a timed row's compute bound at `peak` and its efficiency."""
+  bound = compute_bound_seconds(arch_lib.parse_arch(row['arch']), peak)
+  row.update(bound_seconds=bound, efficiency=bound / row['seconds'])
 
 
-def time_search(metric: metric_lib.MetricFn,
-                peak: float) -> List[Dict[str, Any]]:
+def time_search(metric: metric_lib.MetricFn) -> List[Dict[str, Any]]:
   """Each of the first `--search_steps` search steps, timed whole."""
   search = reinforce.Search(reinforce.SearchConfig(
       steps=_SEARCH_STEPS.value, seed=_SEED.value,
@@ -88,8 +86,8 @@ def time_search(metric: metric_lib.MetricFn,
   for _ in range(_SEARCH_STEPS.value):
     start = time.perf_counter()
     record = search.step(metric)
-    steps.append(timed(arch_lib.parse_arch(record['arch']),
-                       time.perf_counter() - start, peak))
+    steps.append({'arch': record['arch'],
+                  'seconds': time.perf_counter() - start})
   return steps
 
 
@@ -99,15 +97,16 @@ def distinct_proxies(arch: arch_lib.ArchSpec) -> List[arch_lib.ArchSpec]:
           if counting.arch_params(c.arch) <= MAX_PARAMS]
 
 
-def time_scaling_point(metric: metric_lib.MetricFn, name: str,
-                       peak: float) -> Dict[str, Any]:
+def time_scaling_point(metric: metric_lib.MetricFn,
+                       name: str) -> Dict[str, Any]:
   arch = arch_lib.parse_arch(name)
   proxies = distinct_proxies(arch)
   measures = []
   for proxy in proxies[:_SCALE_SAMPLES.value]:
     start = time.perf_counter()
     metric(proxy, _SEED.value)
-    measures.append(timed(proxy, time.perf_counter() - start, peak))
+    measures.append({'arch': arch_lib.format_arch(proxy),
+                     'seconds': time.perf_counter() - start})
   per_measure = statistics.mean(m['seconds'] for m in measures)
   return {'point': name, 'arch': arch_lib.format_arch(arch),
           'params': counting.arch_params(arch), 'measures_per_step': len(proxies),
@@ -143,8 +142,11 @@ def main(argv: List[str]) -> None:
       _IMAGE_SIZE.value, _DATA.value, _REPEATS.value, _NTK_BATCH.value,
       _SEED.value)
   setup = time.perf_counter() - start
-  steps = time_search(metric, peak)
-  points = [time_scaling_point(metric, name, peak) for name in _POINTS.value]
+  steps = time_search(metric)
+  points = [time_scaling_point(metric, name) for name in _POINTS.value]
+  peak = max(peak, matmul_peak.matmul_peak_flops())
+  for row in steps + [m for p in points for m in p['measures']]:
+    add_bound(row, peak)
   scale = extrapolate_scaling(points)
   search_seconds = [s['seconds'] for s in steps]
   search_step = statistics.mean(search_seconds)
