@@ -66,9 +66,9 @@ def velocity(f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
   With y_i = f(h(theta_i)), the reverse pass g(w) = J^T w, g_i = sum_d
   w_id dy_id/dtheta_i, is linear in the cotangent w, so its gradient with
   respect to w along 1 is v_id = dy_id/dtheta_i, exactly what forward mode
-  gives. Only the transposed pass is kept when the graph is pruned; on the
-  CPU it traces and runs about twice as fast as tf.autodiff's forward mode
-  (benchmarks/README.md), whose result `velocity_and_acceleration` keeps.
+  gives. On the CPU it traces and runs about twice as fast as tf.autodiff's
+  forward mode (measured, benchmarks/README.md), which
+  `velocity_and_acceleration` keeps.
   """
   with tf.GradientTape() as outer:
     with tf.GradientTape() as inner:
