@@ -3,11 +3,13 @@
   python -m benchmarks.complexity_speed [--format=json]
 
 Seed topology at 224x224, 10 thetas, 5 initializations, NTK batch 16
-(docs/design.md section 2). Each metric runs in a fresh subprocess: the first call (build and
-trace included), then steady-state calls on the same Measurer, and the
-process's peak resident memory (ru_maxrss) before and after. Curvature and
-length distortion with curvature share one pass; length distortion alone
-takes the cheaper first-order pass.
+(docs/design.md section 2). Each metric runs in a fresh subprocess: a
+different topology first (`--warmup_arch`, untimed: TF's once-per-process
+costs), then the first call on `--arch` (build and trace included, what a
+search step pays for a never-seen topology), steady-state calls on the same
+Measurer, their ratio, and the process's peak resident memory (ru_maxrss)
+before and after. Curvature and length distortion with curvature share one
+pass; length distortion alone takes the cheaper first-order pass.
 """
 
 import json
@@ -25,6 +27,10 @@ _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
 _ARCH = flags.DEFINE_string('arch', 'seed', 'Architecture to time.')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per topology.')
+_WARMUP_ARCH = flags.DEFINE_string(
+    'warmup_arch', '4,4,4,1|2,2,6,1|3,2,2,1|3,1,4,1|16,32',
+    'Topology measured first, untimed; empty: none (the first call then '
+    'includes TF\'s once-per-process costs).')
 _STEADY_CALLS = flags.DEFINE_integer('steady_calls', 2,
                                      'Timed calls after the first.')
 _WORKER = flags.DEFINE_string('worker', None, 'Internal: time this metric.')
@@ -47,6 +53,8 @@ def time_metric(metric: str) -> dict:
   from asvit_tf.modeling import arch as arch_lib  # pylint: disable=g-import-not-at-top
   arch = arch_lib.parse_arch(_ARCH.value)
   measurer = complexity.Measurer(_IMAGE_SIZE.value, repeats=_REPEATS.value)
+  if _WARMUP_ARCH.value:
+    measurer.measure(arch_lib.parse_arch(_WARMUP_ARCH.value), [metric])
   rss_before = _maxrss_mb()
   start = time.perf_counter()
   result = measurer.measure(arch, [metric])[metric]
@@ -59,6 +67,7 @@ def time_metric(metric: str) -> dict:
   return {
       'metric': metric, 'mean': result.mean, 'first_call_s': first,
       'steady_s': steady, 'steady_min_s': min(steady),
+      'first_over_steady': first / min(steady),
       'rss_before_mb': rss_before, 'peak_rss_mb': _maxrss_mb(),
       'peak_delta_mb': _maxrss_mb() - rss_before,
   }
@@ -72,7 +81,7 @@ def _run_worker(metric: str) -> dict:
   out = subprocess.run(
       [sys.executable, os.path.abspath(__file__), f'--worker={metric}',
        f'--arch={_ARCH.value}', f'--image_size={_IMAGE_SIZE.value}',
-       f'--repeats={_REPEATS.value}',
+       f'--repeats={_REPEATS.value}', f'--warmup_arch={_WARMUP_ARCH.value}',
        f'--steady_calls={_STEADY_CALLS.value}'],
       capture_output=True, text=True, env=env, check=True)
   return json.loads(out.stdout.strip().splitlines()[-1])
@@ -87,7 +96,8 @@ def main(argv):
   for row in rows:
     row['target_s'] = TARGET_SECONDS[row['metric']]
     row['authors_s'] = AUTHORS_SECONDS.get(row['metric'])
-  report = {'arch': _ARCH.value, 'image_size': _IMAGE_SIZE.value,
+  report = {'arch': _ARCH.value, 'warmup_arch': _WARMUP_ARCH.value,
+            'image_size': _IMAGE_SIZE.value,
             'repeats': _REPEATS.value, 'cpus': os.cpu_count(),
             'load_average_1min': os.getloadavg()[0], 'metrics': rows}
   if _FORMAT.value == 'json':
@@ -97,12 +107,13 @@ def main(argv):
         f'initializations per topology, {report["cpus"]} CPUs, load '
         f'{report["load_average_1min"]:.1f}')
   print(f'{"metric":<20} {"first (s)":>10} {"steady (s)":>11} '
-        f'{"target (s)":>10} {"authors (s)":>11} {"peak RSS (MB)":>14} '
-        f'{"delta (MB)":>10}')
+        f'{"first/steady":>12} {"target (s)":>10} {"authors (s)":>11} '
+        f'{"peak RSS (MB)":>14} {"delta (MB)":>10}')
   for row in rows:
     authors = f'{row["authors_s"]:.0f}' if row['authors_s'] else '-'
     print(f'{row["metric"]:<20} {row["first_call_s"]:>10.1f} '
-          f'{row["steady_min_s"]:>11.2f} {row["target_s"]:>10.1f} '
+          f'{row["steady_min_s"]:>11.2f} {row["first_over_steady"]:>12.2f} '
+          f'{row["target_s"]:>10.1f} '
           f'{authors:>11} {row["peak_rss_mb"]:>14.0f} '
           f'{row["peak_delta_mb"]:>10.0f}')
 

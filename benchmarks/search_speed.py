@@ -14,6 +14,14 @@ with the real metrics (asvit_tf.complexity):
   beyond the seed's four (each step adds exactly one block), each step timed
   by log-log interpolation between the sampled points.
 
+Beside its seconds, every timed step and measure reports its compute bound:
+the seconds its multiply-adds take at this machine's float32 matmul peak
+(the best of a read before and one after the timing, in the same run),
+2 FLOPs a MAC x the topology's forward MACs an image (asvit_tf.counting) x
+initializations x (3 x thetas + 3 x NTK batch), a forward-mode pass and a
+per-example gradient each priced at three forward passes; its efficiency is
+that bound over the measured seconds.
+
   python -m benchmarks.search_speed [--format=json]
 """
 
@@ -30,10 +38,12 @@ import numpy as np
 from asvit_tf import cli
 from asvit_tf import counting
 from asvit_tf import errors
+from asvit_tf import complexity
 from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
 from asvit_tf.search import reinforce
+from benchmarks import matmul_peak
 
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.')
@@ -53,17 +63,32 @@ STOP_PARAMS = scaler_lib.ScaleConfig.stop_params
 MAX_PARAMS = scaler_lib.ScaleConfig.max_params
 
 
-def time_search(metric: metric_lib.MetricFn) -> List[float]:
-  """Wall seconds of each of the first `--search_steps` search steps."""
+def compute_bound_seconds(arch: arch_lib.ArchSpec, peak: float) -> float:
+  """Seconds of one measurement of `arch` (both metrics, every
+  initialization) at `peak` FLOP/s."""
+  passes = _REPEATS.value * (3 * complexity.Settings().num_thetas +
+                             3 * _NTK_BATCH.value)
+  return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * passes / peak
+
+
+def add_bound(row: Dict[str, Any], peak: float) -> None:
+  """Adds a timed row's compute bound at `peak` and its efficiency."""
+  bound = compute_bound_seconds(arch_lib.parse_arch(row['arch']), peak)
+  row.update(bound_seconds=bound, efficiency=bound / row['seconds'])
+
+
+def time_search(metric: metric_lib.MetricFn) -> List[Dict[str, Any]]:
+  """Each of the first `--search_steps` search steps, timed whole."""
   search = reinforce.Search(reinforce.SearchConfig(
       steps=_SEARCH_STEPS.value, seed=_SEED.value,
       image_size=_IMAGE_SIZE.value))
-  seconds = []
+  steps = []
   for _ in range(_SEARCH_STEPS.value):
     start = time.perf_counter()
-    search.step(metric)
-    seconds.append(time.perf_counter() - start)
-  return seconds
+    record = search.step(metric)
+    steps.append({'arch': record['arch'],
+                  'seconds': time.perf_counter() - start})
+  return steps
 
 
 def distinct_proxies(arch: arch_lib.ArchSpec) -> List[arch_lib.ArchSpec]:
@@ -76,15 +101,16 @@ def time_scaling_point(metric: metric_lib.MetricFn,
                        name: str) -> Dict[str, Any]:
   arch = arch_lib.parse_arch(name)
   proxies = distinct_proxies(arch)
-  seconds = []
+  measures = []
   for proxy in proxies[:_SCALE_SAMPLES.value]:
     start = time.perf_counter()
     metric(proxy, _SEED.value)
-    seconds.append(time.perf_counter() - start)
-  per_measure = statistics.mean(seconds)
+    measures.append({'arch': arch_lib.format_arch(proxy),
+                     'seconds': time.perf_counter() - start})
+  per_measure = statistics.mean(m['seconds'] for m in measures)
   return {'point': name, 'arch': arch_lib.format_arch(arch),
           'params': counting.arch_params(arch), 'measures_per_step': len(proxies),
-          'seconds_per_measure': seconds,
+          'measures': measures,
           'seconds_per_step': per_measure * len(proxies)}
 
 
@@ -110,23 +136,31 @@ def main(argv: List[str]) -> None:
     if name not in arch_lib.PRESET_STRINGS:
       raise errors.UsageError(f'--points has {name!r}; allowed: '
                               f'{", ".join(arch_lib.PRESET_STRINGS)}')
+  peak = matmul_peak.matmul_peak_flops()
   start = time.perf_counter()
   metric = metric_lib.measurer_metric(
       _IMAGE_SIZE.value, _DATA.value, _REPEATS.value, _NTK_BATCH.value,
       _SEED.value)
   setup = time.perf_counter() - start
-  search_seconds = time_search(metric)
+  steps = time_search(metric)
   points = [time_scaling_point(metric, name) for name in _POINTS.value]
+  peak = max(peak, matmul_peak.matmul_peak_flops())
+  for row in steps + [m for p in points for m in p['measures']]:
+    add_bound(row, peak)
   scale = extrapolate_scaling(points)
+  search_seconds = [s['seconds'] for s in steps]
   search_step = statistics.mean(search_seconds)
+  efficiency = statistics.mean(s['efficiency'] for s in steps)
   report = {
       'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0],
       'protocol': {'image_size': _IMAGE_SIZE.value,
                    'repeats': _REPEATS.value,
                    'ntk_batch_size': _NTK_BATCH.value, 'data': _DATA.value},
+      'matmul_peak_tflops': peak / 1e12,
       'setup_seconds': setup,
-      'search': {'step_seconds': search_seconds,
+      'search': {'steps': steps,
                  'mean_step_seconds': search_step,
+                 'mean_efficiency': efficiency,
                  'full_search_steps': SEARCH_STEPS,
                  'full_search_hours': search_step * SEARCH_STEPS / 3600},
       'scaling': {'points': points, 'nominal_steps': scale['steps'],
@@ -139,15 +173,22 @@ def main(argv: List[str]) -> None:
     return
   print(f'protocol: {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, '
         f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}; '
-        f'{report["cpus"]} CPUs, load {report["load_average_1min"]:.1f}')
+        f'{report["cpus"]} CPUs, load {report["load_average_1min"]:.1f}, '
+        f'matmul peak {peak / 1e12:.3f} TFLOP/s')
   print(f'search step: {search_step:.1f} s (mean of {len(search_seconds)}: '
         f'{", ".join(f"{s:.1f}" for s in search_seconds)}); '
         f'{SEARCH_STEPS} steps: {search_step * SEARCH_STEPS / 3600:.2f} h')
+  bounds = ', '.join(f'{s["bound_seconds"]:.2f}' for s in steps)
+  print(f'search step compute bound: {bounds} s; mean efficiency '
+        f'{efficiency:.1%}')
   for p in points:
+    seconds = [m['seconds'] for m in p['measures']]
+    efficiencies = [m['efficiency'] for m in p['measures']]
     print(f'scaling step at {p["point"]} ({p["params"] / 1e6:.1f} M): '
           f'{p["measures_per_step"]} measures x '
-          f'{statistics.mean(p["seconds_per_measure"]):.1f} s = '
-          f'{p["seconds_per_step"]:.1f} s')
+          f'{statistics.mean(seconds):.1f} s = '
+          f'{p["seconds_per_step"]:.1f} s (efficiency '
+          f'{statistics.mean(efficiencies):.1%})')
   print(f'scaling run to {STOP_PARAMS / 1e6:.0f} M: {scale["steps"]} nominal '
         f'steps, {scale["seconds"] / 3600:.2f} h')
 

@@ -42,6 +42,7 @@ from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.modeling.layers import attention
 from asvit_tf.tasks import float16_ema
 from asvit_tf.tasks import image_classification as asvit_cls_task
+from benchmarks import matmul_peak
 
 BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.')
 STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).')
@@ -53,21 +54,6 @@ PRECISION = flags.DEFINE_list(
     f'{", ".join(precision.DTYPES)}.')
 NUM_CLASSES = 1000
 # The flags above are shared with benchmarks/retokenization.py.
-
-
-def matmul_peak_flops(dtype: str = 'float32', size: int = 2048,
-                      repeats: int = 5) -> float:
-  """Best FLOP/s of a size x size matmul in `dtype` on this machine."""
-  a = tf.cast(tf.random.normal([size, size], seed=0), dtype)
-  b = tf.cast(tf.random.normal([size, size], seed=1), dtype)
-  matmul = tf.function(tf.linalg.matmul)
-  matmul(a, b).numpy()
-  best = float('inf')
-  for _ in range(repeats):
-    start = time.perf_counter()
-    matmul(a, b).numpy()
-    best = min(best, time.perf_counter() - start)
-  return 2 * size ** 3 / best
 
 
 def train_step_seconds(task: base_task.Task, model: tf_keras.Model,
@@ -174,7 +160,8 @@ def main(argv: List[str]) -> None:
     if dtype not in precision.DTYPES:
       raise errors.UsageError(f'--precision={dtype}; allowed: '
                               f'{", ".join(precision.DTYPES)}')
-  peaks = {dtype: matmul_peak_flops(dtype) for dtype in PRECISION.value}
+  peaks = {dtype: matmul_peak.matmul_peak_flops(dtype)
+           for dtype in PRECISION.value}
   rows = [row for dtype in PRECISION.value
           for row in measure_precision(dtype, batch, size, steps,
                                        peaks[dtype])]

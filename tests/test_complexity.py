@@ -25,6 +25,8 @@ from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import normalization
 from asvit_tf.search import reinforce
 from tests.helpers import TINY_ARCH
+from tests.helpers import TINY_ARCH_2
+from tests.helpers import UNEVEN_ARCH
 
 SIZE = 32
 SHAPE = (SIZE, SIZE, 3)
@@ -311,3 +313,25 @@ def test_bad_input_raises_one_line_usage_errors(tiny_arch):
   with pytest.raises(errors.UsageError,
                      match=r'\(>= 80, 32, 32, 3\), one NTK batch per'):
     measurer_lib.Measurer(SIZE, images=np.zeros((4,) + SHAPE))
+
+
+@pytest.mark.parametrize('arch', [TINY_ARCH, TINY_ARCH_2, UNEVEN_ARCH])
+def test_velocity_fast_path_equals_forward_mode(arch):
+  # curve.velocity transposes a reverse-mode pass; tf.autodiff's forward
+  # mode is the reference it must equal on every topology.
+  model = builders.build_backbone(arch_lib.parse_arch(arch), SIZE)
+  initialization.reinitialize(model, 1)
+  f = measurer_lib.pooled_features(model, layer_norm=False)
+  thetas = tf.constant(curve.sample_thetas(4, 'linspace_inclusive'),
+                       tf.float32)
+  u0, u1 = (tf.constant(u, tf.float32)
+            for u in curve.orthonormal_pair(SHAPE, 2))
+  scale = tf.constant(1.0)
+  fast = curve.velocity(f, thetas, u0, u1, scale).numpy()
+  with tf.autodiff.ForwardAccumulator(thetas, tf.ones_like(thetas)) as acc:
+    features = f(curve.circle_points(thetas, u0, u1, scale))
+  reference = acc.jvp(features).numpy()
+  np.testing.assert_allclose(fast, reference, rtol=1e-4,
+                             atol=1e-5 * abs(reference).max())
+  assert curve.length_distortion(fast) == pytest.approx(
+      curve.length_distortion(reference), rel=1e-6)
