@@ -3,6 +3,7 @@ contrived search metric, and checks of the error contract (one `error:` line,
 exit 2, nothing written)."""
 
 import io
+import json
 import os
 from typing import Dict, Tuple
 
@@ -34,6 +35,14 @@ def rewarded_metric(arch, seed):
   noise = np.random.default_rng(seed).random()
   return (float(arch.stages[0].expansion) + 0.01 * noise,
           float(10 - arch.stages[3].kernel))
+
+
+def search_without_times(result) -> str:
+  """A search result as JSON without its wall times, to compare runs."""
+  return json.dumps(
+      dict(result, search_seconds=None,
+           history=[dict(r, seconds=None) for r in result['history']]),
+      sort_keys=True)
 
 
 def run_search(model_dir, steps=60, seed=0, metric=rewarded_metric):

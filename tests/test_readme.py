@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+from asvit_tf import counting
+from asvit_tf.modeling import arch as arch_lib
 from tests import helpers
 
 # Imports the binary (registering its flags), parses the command's flags and,
@@ -57,9 +59,9 @@ def make(*args):
   env = {k: v for k, v in os.environ.items()
          if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'PYTHON', 'VENV',
                       'DEMO_DIR')}
-  return subprocess.run(['make', '--no-print-directory', *args], cwd=helpers.ROOT,
-                        env=env, capture_output=True, text=True, timeout=60,
-                        check=False)
+  return subprocess.run(['make', '--no-print-directory', *args],
+                        cwd=helpers.ROOT, env=env, capture_output=True,
+                        text=True, timeout=60, check=False)
 
 
 def make_recipe(target):
@@ -71,8 +73,8 @@ def make_recipe(target):
 
 def binary_module(argv):
   module = argv[2]
-  return module + '.__main__' if module in ('asvit_tf.search',
-                                            'asvit_tf.complexity') else module
+  return module + '.__main__' if module in (
+      'asvit_tf.search', 'asvit_tf.scaling', 'asvit_tf.complexity') else module
 
 
 def run(argv, timeout=900):
@@ -146,20 +148,28 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   """`make demo`'s main job, with flags that keep every stage to seconds."""
   argv = shlex.split(make_recipe('demo')[0])[1:]
   argv = [a for a in argv if not a.startswith('--output_dir')]
-  result = run([sys.executable, *argv, f'--output_dir={tmp_path}',
-                '--search_steps=3', '--repeats=1', '--ntk_batch_size=2',
-                '--width=8', '--stop_params_m=0.16', '--max_params_m=0.3',
-                '--train_steps=12', '--phases=8:6'])
+  argv = [sys.executable, *argv, f'--output_dir={tmp_path}',
+          '--search_steps=3', '--repeats=1', '--ntk_batch_size=2', '--width=8',
+          '--train_steps=12', '--phases=8:6']
+  searched = run(argv + ['--skip=scale,train'])
+  assert searched.returncode == 0, searched.stderr[-3000:]
+  found = json.loads((tmp_path / 'search' / 'search_result.json').read_text())
+  # Scaling starts at C=8, or wider where the C/4 stand-in needs a channel per
+  # head; a budget 10 % above the start takes a step or two.
+  start = arch_lib.parse_arch(found['arch']).with_depths((1, 1, 1, 1))
+  start = start.replace(width=max(8, 4 * arch_lib.min_width(start.heads)))
+  budget = counting.arch_params(start, 10) * 1.1 / 1e6
+  result = run(argv + [f'--stop_params_m={budget}',
+                       f'--max_params_m={2 * budget}'])
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ('report.md', 'report.json', 'training_curve.png',
                'search/search_entropy.png', 'scale/scale_trajectory.png',
                'scale/scale_complexity.png'):
     assert (tmp_path / name).stat().st_size > 0, name
   report = json.loads((tmp_path / 'report.json').read_text())
-  found = report['search']['arch']
+  assert report['search']['arch'] == found['arch']
   series = report['scale']['series']
-  # Scaling starts from the found topology at L=1 and C=8.
-  assert series[0]['arch'] == found.rsplit(',', 1)[0] + ',8'
+  assert series[0]['arch'] == arch_lib.format_arch(start)
   assert len(series) >= 2 and series[-1]['params'] > series[0]['params']
   train = report['train']
   assert train['arch'] == series[-1]['arch']
@@ -168,6 +178,7 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   assert [(p['stride'], p['dilation'], p['start_step'])
           for p in train['phases']][:2] == [(8, 2, 0), (4, 1, 6)]
   markdown = (tmp_path / 'report.md').read_text()
-  for fragment in (found, series[-1]['arch'], f'{train["top1"]:.3f}',
+  for fragment in (found['arch'], series[-1]['arch'],
+                   f'{train["top1"]:.3f}',
                    'training_curve.png', 'search/search_entropy.png'):
     assert fragment in markdown

@@ -114,18 +114,11 @@ def test_contrived_reward_lowers_entropy_and_converges(tmp_path):
   assert saved['arch'] == result['arch'] and len(saved['history']) == 150
 
 
-def without_times(result):
-  return json.dumps(
-      dict(result, search_seconds=None,
-           history=[dict(r, seconds=None) for r in result['history']]),
-      sort_keys=True)
-
-
 def test_same_seed_same_result_other_seed_other_samples(tmp_path):
   first, _ = helpers.run_search(tmp_path / 'a', steps=30, seed=4)
   second, _ = helpers.run_search(tmp_path / 'b', steps=30, seed=4)
   other, _ = helpers.run_search(tmp_path / 'c', steps=30, seed=5)
-  assert without_times(first) == without_times(second)
+  assert helpers.search_without_times(first) == helpers.search_without_times(second)
   assert ([r['arch'] for r in first['history']] !=
           [r['arch'] for r in other['history']])
 
@@ -146,7 +139,7 @@ def test_resume_from_any_step_equals_an_uninterrupted_run(tmp_path):
   assert len(state['search']['history']) == 11
   resumed, log = helpers.run_search(tmp_path / 'cut', steps=25, seed=2)
   assert 'resuming' in log and 'step 12/25' in log and 'step 11/25 |' not in log
-  assert without_times(resumed) == without_times(whole)
+  assert helpers.search_without_times(resumed) == helpers.search_without_times(whole)
 
 
 def test_other_flags_on_an_existing_run_are_refused(tmp_path):

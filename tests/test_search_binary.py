@@ -123,8 +123,8 @@ def test_sigkilled_search_resumes_to_the_uninterrupted_result(tmp_path):
                  check=True, timeout=300)
   resumed = json.loads((model_dir / 'search_result.json').read_text())
   expected = json.loads(json.dumps(whole))
-  assert (test_search.without_times(resumed) ==
-          test_search.without_times(expected))
+  assert (helpers.search_without_times(resumed) ==
+          helpers.search_without_times(expected))
 
 
 def test_search_binary_runs_end_to_end_with_the_real_metrics(tmp_path):

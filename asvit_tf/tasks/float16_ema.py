@@ -29,6 +29,25 @@ def loss_scaler(optimizer) -> Optional[
   return None
 
 
+class LossScaledEMA(ema_optimizer.ExponentialMovingAverage):
+  """Model Garden's EMA around a LossScaleOptimizer.
+
+  Its learning rate is read through the loss scaling's public property (the
+  EMA reads the private hyperparameters of an OptimizerV2, which the loss
+  scaling does not have).
+  """
+
+  @property
+  def learning_rate(self):
+    return self._optimizer.learning_rate
+
+  @learning_rate.setter
+  def learning_rate(self, value):
+    self._optimizer.learning_rate = value
+
+  lr = learning_rate
+
+
 def ema_outside_loss_scaling(optimizer,
                              optimizer_config: optimization.OptimizationConfig,
                              loss_scale=None):
@@ -41,5 +60,4 @@ def ema_outside_loss_scaling(optimizer,
   scaled = performance.configure_optimizer(
       averaging._optimizer,  # pylint: disable=protected-access
       use_float16=True, loss_scale=loss_scale)
-  return ema_optimizer.ExponentialMovingAverage(
-      scaled, **optimizer_config.ema.as_dict())
+  return LossScaledEMA(scaled, **optimizer_config.ema.as_dict())
