@@ -99,11 +99,10 @@ def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
                              atol=4 * 2.0 ** -7 * np.abs(expected).max())
 
 
-def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
-  # A training checkpoint (model and EMA optimizer, as Model Garden's trainer
-  # saves it) whose averages differ from the trained weights.
-  params, task = smoke_task()
-  model = task.build_model()
+def save_with_averages(params, task, model, prefix: str):
+  """Saves `model` and the task's EMA optimizer, as Model Garden's trainer
+  does, with averages that differ from the trained weights; returns the
+  checkpoint's path, the optimizer and the averages."""
   optimizer = task.create_optimizer(params.trainer.optimizer_config,
                                     params.runtime)
   optimizer.shadow_copy(model)
@@ -113,9 +112,16 @@ def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
     average.assign(variable + tf.random.stateless_normal(
         variable.shape, [i, 0], stddev=0.05))
     averages.append(average.numpy())
+  path = tf.train.Checkpoint(model=model, optimizer=optimizer).save(prefix)
+  return path, optimizer, averages
+
+
+def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
+  params, task = smoke_task()
+  model = task.build_model()
   ckpt_dir = str(tmp_path / 'ckpt')
-  tf.train.Checkpoint(model=model, optimizer=optimizer).save(
-      os.path.join(ckpt_dir, 'ckpt'))
+  _, _, averages = save_with_averages(params, task, model,
+                                      os.path.join(ckpt_dir, 'ckpt'))
 
   trained = export(ckpt_dir, str(tmp_path / 'trained'), '--noema')
   assert trained.returncode == 0, trained.stderr[-3000:]
@@ -137,19 +143,9 @@ def test_float16_training_checkpoint_gives_its_ema_weights(tmp_path):
   params, task = smoke_task()
   params = params.replace(runtime={'mixed_precision_dtype': 'float16'})
   model = task.build_model()
-  optimizer = task.create_optimizer(params.trainer.optimizer_config,
-                                    params.runtime)
+  path, optimizer, averages = save_with_averages(params, task, model,
+                                                 str(tmp_path / 'ckpt'))
   assert float16_ema.loss_scaler(optimizer) is not None
-  averaging = optimizer
-  averaging.shadow_copy(model)
-  averages = []
-  for i, variable in enumerate(model.variables):
-    average = averaging.get_slot(variable, 'average')
-    average.assign(variable + tf.random.stateless_normal(
-        variable.shape, [i, 0], stddev=0.05))
-    averages.append(average.numpy())
-  path = tf.train.Checkpoint(model=model, optimizer=optimizer).save(
-      str(tmp_path / 'ckpt'))
 
   served = task.build_model()
   assert checkpoints.restore_for_serving(params, task, served, path) == 'ema'
