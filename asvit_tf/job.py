@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from asvit_tf import errors
+from asvit_tf.complexity import metric as metric_lib
 
 
 def state_file(name: str) -> str:
@@ -48,9 +49,6 @@ COMPLEXITY_PLOT = 'scale_complexity.png'
 POLICY_INIT_STREAM = 0
 SAMPLER_STREAM = 1
 METRICS_STREAM = 2
-
-MetricFn = Callable[[Any, int], Any]
-
 
 def derive_seed(seed: int, *keys: int) -> int:
   """A 32-bit seed for the stream named by `keys` of run `seed`."""
@@ -207,7 +205,7 @@ class Algorithm(abc.ABC):
     """What a resumed run says it resumes."""
 
   @abc.abstractmethod
-  def advance(self, metric: MetricFn, reporter: Reporter,
+  def advance(self, metric: metric_lib.MetricFn, reporter: Reporter,
               save: Callable[[], None]) -> Optional[Dict[str, Any]]:
     """One step's record, or None when done; may report and save mid-step."""
 
@@ -216,7 +214,7 @@ class Algorithm(abc.ABC):
     """The step's progress line and TensorBoard scalars."""
 
   @abc.abstractmethod
-  def finish(self, metric: MetricFn,
+  def finish(self, metric: metric_lib.MetricFn,
              settings: Dict[str, Any]) -> Dict[str, Any]:
     """The run's result (measures what is left to measure)."""
 
@@ -226,7 +224,8 @@ class Algorithm(abc.ABC):
 
 
 def run(model_dir: str, algorithm_type: Type[Algorithm], config: Any,
-        settings: Dict[str, Any], make_metric: Callable[[], MetricFn],
+        settings: Dict[str, Any],
+        make_metric: Callable[[], metric_lib.MetricFn],
         stream: TextIO = sys.stdout) -> Dict[str, Any]:
   """Runs or resumes `algorithm_type(config, state)` in `model_dir`.
 

@@ -142,16 +142,16 @@ class Measurer:
     self.repeats = repeats
     self.seed = seed
     batch = settings.ntk_batch_size
+    count = ntk_image_count(settings, repeats)
     if images is None:
-      images = sources.load_images('digits', image_size,
-                                   ntk_image_count(settings, repeats), seed)
+      images = sources.load_images('digits', image_size, count, seed)
     images = np.asarray(images, np.float32)
-    if images.ndim != 4 or images.shape[0] < batch * repeats or (
+    if images.ndim != 4 or images.shape[0] < count or (
         images.shape[1:] != (image_size, image_size, 3)):
       raise errors.UsageError(
           f'images of shape {images.shape} do not fit; allowed: '
-          f'(>= {batch * repeats}, {image_size}, {image_size}, 3), one NTK '
-          'batch per initialization')
+          f'(>= {count}, {image_size}, {image_size}, 3), one NTK batch per '
+          'initialization')
     self._ntk_batches = [tf.constant(images[r * batch:(r + 1) * batch])
                          for r in range(repeats)]
     self._image_shape = (image_size, image_size, 3)

@@ -38,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from asvit_tf import counting
 from asvit_tf import job as job_lib
 from asvit_tf import plots
+from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.modeling import arch as arch_lib
 
 WIDTH_RATIOS: Tuple[float, ...] = (0.05, 0.10, 0.15, 0.20)
@@ -214,8 +215,8 @@ class Scaler(job_lib.Algorithm):
       return self.start
     return arch_lib.parse_arch(self.steps[-1]['arch'])
 
-  def step(self, metric: job_lib.MetricFn,
-           on_measure: Callable[[Dict[str, Any]], None] = lambda row: None
+  def step(self, metric: metric_lib.MetricFn,
+           on_measure: Callable[[Dict[str, Any]], None]
            ) -> Optional[Dict[str, Any]]:
     """One step; None when the run stops. `on_measure` sees each candidate."""
     if self.stopped:
@@ -277,7 +278,7 @@ class Scaler(job_lib.Algorithm):
   def resume_line(self) -> str:
     return f'after step {len(self.steps)}'
 
-  def advance(self, metric: job_lib.MetricFn, reporter: job_lib.Reporter,
+  def advance(self, metric: metric_lib.MetricFn, reporter: job_lib.Reporter,
               save: Callable[[], None]) -> Optional[Dict[str, Any]]:
     def on_measure(row: Dict[str, Any]) -> None:
       reporter.line(
@@ -315,7 +316,7 @@ class Scaler(job_lib.Algorithm):
         'time/step_seconds': record['seconds'],
     })
 
-  def finish(self, metric: job_lib.MetricFn,
+  def finish(self, metric: metric_lib.MetricFn,
              settings: Dict[str, Any]) -> Dict[str, Any]:
     del metric  # Every step measured its candidates.
     return {'stopped': self.stopped, 'series': self.series(),

@@ -32,6 +32,7 @@ import numpy as np
 from asvit_tf import counting
 from asvit_tf import job as job_lib
 from asvit_tf import plots
+from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.search import policy as policy_lib
 from asvit_tf.search import space
@@ -152,7 +153,7 @@ class Search(job_lib.Algorithm):
   def done(self) -> bool:
     return self.final is not None
 
-  def step(self, metric: job_lib.MetricFn) -> Dict[str, Any]:
+  def step(self, metric: metric_lib.MetricFn) -> Dict[str, Any]:
     """Samples, measures and updates once; returns the step's record."""
     entropy = self.policy.entropy()
     actions = self.policy.sample(self.sampler)
@@ -193,7 +194,7 @@ class Search(job_lib.Algorithm):
     """Algorithm 1, line 8: the topology of highest probability."""
     return space.decode(self.policy.argmax())
 
-  def measure_final(self, metric: job_lib.MetricFn) -> Dict[str, Any]:
+  def measure_final(self, metric: metric_lib.MetricFn) -> Dict[str, Any]:
     """Measures the arg-max topology once (seed after the last step)."""
     arch = self.best_arch()
     length, kappa = metric(arch, job_lib.derive_seed(
@@ -215,7 +216,7 @@ class Search(job_lib.Algorithm):
   def resume_line(self) -> str:
     return f'after step {self.steps_done}/{self.config.steps}'
 
-  def advance(self, metric: job_lib.MetricFn, reporter: job_lib.Reporter,
+  def advance(self, metric: metric_lib.MetricFn, reporter: job_lib.Reporter,
               save: Callable[[], None]) -> Optional[Dict[str, Any]]:
     del reporter, save  # A search step is saved whole.
     if self.steps_done >= self.config.steps:
@@ -246,7 +247,7 @@ class Search(job_lib.Algorithm):
         'time/step_seconds': record['seconds'],
     })
 
-  def finish(self, metric: job_lib.MetricFn,
+  def finish(self, metric: metric_lib.MetricFn,
              settings: Dict[str, Any]) -> Dict[str, Any]:
     if not self.done:
       self.measure_final(metric)
