@@ -28,15 +28,20 @@ PAPER = {'params': 138.8e6, 'gmacs': 1094.2}
 COMPONENTS = ('backbone', 'fpn', 'rpn_head', 'cascade_heads', 'mask_head')
 
 
-def _component(op_name: str) -> str:
-  """Component of an op named `mask_rcnn_model/<layer>/...`."""
+def _component_layers(model: tf_keras.Model) -> Dict[str, str]:
+  """Component of each top-level layer name of `model` (Keras suffixes a
+  name with `_N` when a process builds a second model, so names are read off
+  the model rather than assumed)."""
+  names = {model.backbone.name: 'backbone', model.decoder.name: 'fpn',
+           model.rpn_head.name: 'rpn_head', model.mask_head.name: 'mask_head'}
+  names.update((head.name, 'cascade_heads') for head in model.detection_head)
+  return names
+
+
+def _component(op_name: str, layers: Dict[str, str]) -> str:
+  """Component of an op named `<model>/<layer>/...`."""
   parts = op_name.split('/')
-  layer = parts[1] if len(parts) > 1 else ''
-  if 'backbone' in layer:
-    return 'backbone'
-  if layer.startswith('detection_head'):
-    return 'cascade_heads'
-  return layer if layer in COMPONENTS else 'other'
+  return layers.get(parts[1], 'other') if len(parts) > 1 else 'other'
 
 
 def _weights(layers) -> int:
@@ -73,9 +78,10 @@ def model_macs(model: tf_keras.Model,
   graph = tf.function(lambda x: model(
       x, image_shape=shape, anchor_boxes=boxes,
       training=False)).get_concrete_function(spec).graph
+  layers = _component_layers(model)
   macs = collections.Counter({c: 0 for c in COMPONENTS + ('other',)})
   for op in graph.get_operations():
-    macs[_component(op.name)] += counting.op_macs(op)
+    macs[_component(op.name, layers)] += counting.op_macs(op)
   macs['total'] = sum(macs.values())
   return dict(macs)
 

@@ -4,8 +4,14 @@ exit 2, nothing written)."""
 
 import io
 import json
+import multiprocessing
 import os
-from typing import Dict, Tuple
+import runpy
+import subprocess
+import sys
+import tempfile
+import traceback
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
@@ -53,6 +59,85 @@ def run_search(model_dir, steps=60, seed=0, metric=rewarded_metric):
   result = job_lib.run(str(model_dir), reinforce.Search, config_, settings,
                        lambda: metric, stream)
   return result, stream.getvalue()
+
+
+# Forked runs start from a server process that has imported these once; the
+# binaries' own modules and flags are imported in each forked child.
+_FORKED = multiprocessing.get_context('forkserver')
+_FORKED.set_forkserver_preload(['tensorflow', 'tf_keras', 'matplotlib.pyplot',
+                                'official.core.train_utils',
+                                'asvit_tf.registry_imports', 'tests.helpers'])
+
+
+def _forked_child(target: Callable[..., Any], args: Tuple[Any, ...],
+                  stdout_path: str, stderr_path: str, cwd: str) -> None:
+  """Runs `target(*args)` with fds 1 and 2 in the given files, then exits
+  with the status Python would: SystemExit's code, or 1 after a traceback."""
+  for fd, path in ((1, stdout_path), (2, stderr_path)):
+    os.dup2(os.open(path, os.O_WRONLY), fd)
+  os.chdir(cwd)
+  status = 0
+  try:
+    target(*args)
+  except SystemExit as exited:
+    if isinstance(exited.code, int) or exited.code is None:
+      status = exited.code or 0
+    else:
+      print(exited.code, file=sys.stderr)
+      status = 1
+  except BaseException:  # pylint: disable=broad-except
+    traceback.print_exc()
+    status = 1
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(status)  # pylint: disable=protected-access
+
+
+def run_forked(target: Callable[..., Any], *args: Any, timeout: float = 300,
+               cwd: str = ROOT) -> subprocess.CompletedProcess:
+  """`target(*args)` in a new process forked from a server that has already
+  imported TensorFlow and Model Garden: a real process (its own flags, exit
+  status, stdout and stderr) without paying those imports again."""
+  with tempfile.TemporaryDirectory() as tmp:
+    paths = [os.path.join(tmp, name) for name in ('stdout', 'stderr')]
+    for path in paths:
+      open(path, 'w').close()
+    child = _FORKED.Process(target=_forked_child,
+                            args=(target, args, *paths, cwd))
+    child.start()
+    child.join(timeout)
+    if child.exitcode is None:
+      child.kill()
+      child.join()
+      raise subprocess.TimeoutExpired(getattr(target, '__name__', target),
+                                      timeout)
+    outputs = []
+    for path in paths:
+      with open(path) as f:
+        outputs.append(f.read())
+  return subprocess.CompletedProcess(args, child.exitcode, *outputs)
+
+
+def _run_module_as_main(module: str, argv: Tuple[str, ...]) -> None:
+  sys.argv = [module, *argv]
+  runpy.run_module(module, run_name='__main__', alter_sys=True)
+
+
+def _run_code_as_main(code: str, argv: Tuple[str, ...]) -> None:
+  sys.argv = ['-c', *argv]
+  exec(compile(code, '<string>', 'exec'), {'__name__': '__main__'})  # pylint: disable=exec-used
+
+
+def run_code(code: str, *argv: str,
+             timeout: float = 300) -> subprocess.CompletedProcess:
+  """`python -c code argv...` from the repository root, forked."""
+  return run_forked(_run_code_as_main, code, argv, timeout=timeout)
+
+
+def run_module(module: str, *argv: str,
+               timeout: float = 300) -> subprocess.CompletedProcess:
+  """`python -m module argv...` from the repository root, forked."""
+  return run_forked(_run_module_as_main, module, argv, timeout=timeout)
 
 
 def assert_one_line_error(result, start: str) -> None:

@@ -35,11 +35,14 @@ SHAPE = (SIZE, SIZE, 3)
 @pytest.fixture(scope='module')
 def backbone64():
   """The tiny As-ViT backbone in float64, for exactness checks."""
-  tf_keras.backend.set_floatx('float64')
+  # The policy, not floatx: floatx is ignored once any policy has been set.
+  previous = tf_keras.mixed_precision.global_policy()
+  tf_keras.mixed_precision.set_global_policy('float64')
   try:
     model = builders.build_backbone(arch_lib.parse_arch(TINY_ARCH), SIZE)
   finally:
-    tf_keras.backend.set_floatx('float32')
+    tf_keras.mixed_precision.set_global_policy(previous)
+  assert {v.dtype for v in model.variables} == {tf.float64}
   initialization.reinitialize(model, 0)
   return model
 
@@ -70,6 +73,7 @@ def test_velocity_equals_reverse_mode_and_finite_differences(backbone64):
     np.testing.assert_allclose(v, other, rtol=1e-3, atol=1e-3 * abs(v).max())
 
 
+@pytest.mark.slow
 def test_acceleration_equals_finite_differences_of_velocity(backbone64):
   f = measurer_lib.pooled_features(backbone64, layer_norm=False)
   thetas, u0, u1, scale = circle64(4, 'uniform_exclusive', seed=3)
@@ -254,6 +258,7 @@ def test_reinitialize_draws_the_training_init_seeded(tiny_arch):
       assert not np.array_equal(x, y)
 
 
+@pytest.mark.slow
 def test_measurer_is_deterministic_and_never_retraces(tiny_arch):
   measurer = measurer_lib.Measurer(SIZE, repeats=2, seed=3)
   names = settings_lib.METRICS

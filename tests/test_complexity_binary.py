@@ -1,18 +1,18 @@
 """The complexity binary: JSON with spread and seconds, one-line errors."""
 
 import json
-import subprocess
-import sys
 
+import pytest
+
+from tests import helpers
 from tests.helpers import TINY_ARCH
 
 
 def run_binary(*flags):
-  return subprocess.run(
-      [sys.executable, '-m', 'asvit_tf.complexity', *flags],
-      capture_output=True, text=True, timeout=300, check=False)
+  return helpers.run_module('asvit_tf.complexity', *flags)
 
 
+@pytest.mark.slow
 def test_json_reports_every_metric_with_spread():
   result = run_binary(f'--arch={TINY_ARCH}', '--image_size=32', '--repeats=2',
                       '--num_thetas=4', '--format=json',

@@ -1,5 +1,6 @@
 """Cascade Mask R-CNN with the As-ViT backbone through Model Garden (Sec. 5.3)."""
 
+import itertools
 import math
 
 import numpy as np
@@ -94,7 +95,7 @@ def test_model_builds_through_the_factory(smoke):
 
 
 def test_cost_per_component_matches_independent_counts(smoke):
-  params, _, model = smoke
+  params, task, model = smoke
   params_m = detector_cost.model_params(model)
   assert sum(params_m[c] for c in detector_cost.COMPONENTS) == (
       params_m['total'])
@@ -111,8 +112,11 @@ def test_cost_per_component_matches_independent_counts(smoke):
   assert macs['fpn'] == fpn
   assert macs['cascade_heads'] > 0 and macs['mask_head'] > 0
   assert macs['total'] == sum(v for k, v in macs.items() if k != 'total')
+  # A second model in the same process has `_1`-suffixed layer names.
+  assert detector_cost.model_macs(task.build_model(), params.task.model) == macs
 
 
+@pytest.mark.slow
 def test_two_training_steps_then_coco_evaluation(smoke):
   params, task, model = smoke
   optimizer = task.create_optimizer(params.trainer.optimizer_config,
@@ -141,6 +145,7 @@ def test_two_training_steps_then_coco_evaluation(smoke):
     assert 0.0 <= results[key] <= 1.0, (key, results[key])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
 def test_one_training_step_under_mixed_precision(smoke, dtype):
   params, task, _ = smoke
@@ -163,11 +168,17 @@ def test_one_training_step_under_mixed_precision(smoke, dtype):
   metrics = task.build_metrics(training=True)
   step = tf.function(lambda inputs: task.train_step(inputs, model, optimizer,
                                                     metrics))
-  for inputs in (first, next(train_inputs)):  # The warm-up's learning rate
-    assert np.isfinite(step(inputs)['loss'].numpy())  # is 0 at step 1.
-  assert all(np.isfinite(m.result().numpy()) for m in metrics)
   after = model.backbone.trainable_weights
-  assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after))
+  # The warm-up's learning rate is 0 at step 1. Under float16, a step whose
+  # gradients overflow the dynamic loss scale is skipped and halves the scale,
+  # so a few more steps may pass before the weights move.
+  for number, inputs in enumerate(itertools.chain([first], train_inputs), 1):
+    assert np.isfinite(step(inputs)['loss'].numpy())
+    if number >= 2 and any(not np.allclose(b, a.numpy())
+                           for b, a in zip(before, after)):
+      break
+    assert number < 6, 'the weights did not move in 5 steps'
+  assert all(np.isfinite(m.result().numpy()) for m in metrics)
 
 
 def test_backbone_loads_from_a_classification_checkpoint(smoke, tmp_path):

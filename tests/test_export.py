@@ -1,10 +1,9 @@
 """Serving export: a checkpoint of the smoke model as a SavedModel."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tf_keras
 from official.core import task_factory
@@ -27,12 +26,11 @@ def smoke_task():
 
 
 def export(checkpoint_path, export_dir, *flags):
-  return subprocess.run(
-      [sys.executable, '-m', 'asvit_tf.serving.export_saved_model',
-       f'--config_file={helpers.SMOKE_CONFIG}', f'--checkpoint_path={checkpoint_path}',
-       f'--export_dir={export_dir}', '--input_image_size=64,64',
-       '--batch_size=1', *flags],
-      capture_output=True, text=True, timeout=300, cwd=helpers.ROOT, check=False)
+  return helpers.run_module(
+      'asvit_tf.serving.export_saved_model',
+      f'--config_file={helpers.SMOKE_CONFIG}',
+      f'--checkpoint_path={checkpoint_path}', f'--export_dir={export_dir}',
+      '--input_image_size=64,64', '--batch_size=1', *flags)
 
 
 def serve_and_expect(export_dir, model):
@@ -47,6 +45,7 @@ def serve_and_expect(export_dir, model):
   return served['logits'].numpy(), expected.numpy()
 
 
+@pytest.mark.slow
 def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
   _, task = smoke_task()
   model = task.build_model()
@@ -62,6 +61,7 @@ def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
   np.testing.assert_allclose(served, expected, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
     tmp_path):
   _, task = smoke_task()
@@ -116,6 +116,7 @@ def save_with_averages(params, task, model, prefix: str):
   return path, optimizer, averages
 
 
+@pytest.mark.slow
 def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
   params, task = smoke_task()
   model = task.build_model()

@@ -14,6 +14,7 @@ import pytest
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.scaling import scaler
 from tests import helpers
 
 # Imports the binary (registering its flags), parses the command's flags and,
@@ -133,17 +134,18 @@ def test_make_names_the_python_it_needs_in_one_line(tmp_path, version):
     'command', [c for c in readme_commands() if 'pytest' not in c])
 def test_every_readme_command_parses_its_flags_and_configs(command):
   argv = shlex.split(command)
-  result = run([sys.executable, '-c', _PARSE, binary_module(argv), *argv[3:]])
+  result = helpers.run_code(_PARSE, binary_module(argv), *argv[3:])
   assert result.returncode == 0 and 'parsed' in result.stdout, result.stderr
 
 
 def test_readme_summary_command_runs():
   command = next(c for c in readme_commands() if 'asvit_tf.summary' in c)
-  result = run([sys.executable, *shlex.split(command)[1:]])
+  result = helpers.run_module(*shlex.split(command)[2:])
   assert result.returncode == 0, result.stderr
   assert '87.58' in result.stdout and '22.36' in result.stdout
 
 
+@pytest.mark.slow
 def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   """`make demo`'s main job, with flags that keep every stage to seconds."""
   argv = shlex.split(make_recipe('demo')[0])[1:]
@@ -155,12 +157,14 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   assert searched.returncode == 0, searched.stderr[-3000:]
   found = json.loads((tmp_path / 'search' / 'search_result.json').read_text())
   # Scaling starts at C=8, or wider where the C/4 stand-in needs a channel per
-  # head; a budget 10 % above the start takes a step or two.
+  # head. The budget is the smallest candidate's size, and larger candidates
+  # are dropped: one step that measures the start and that candidate.
   start = arch_lib.parse_arch(found['arch']).with_depths((1, 1, 1, 1))
   start = start.replace(width=max(8, 4 * arch_lib.min_width(start.heads)))
-  budget = counting.arch_params(start, 10) * 1.1 / 1e6
-  result = run(argv + [f'--stop_params_m={budget}',
-                       f'--max_params_m={2 * budget}'])
+  smallest = min(counting.arch_params(candidate.arch, 10)
+                 for candidate in scaler.candidates(start)) / 1e6
+  result = run(argv + [f'--stop_params_m={smallest * (1 - 1e-9)!r}',
+                       f'--max_params_m={smallest * (1 + 1e-9)!r}'])
   assert result.returncode == 0, result.stderr[-3000:]
   for name in ('report.md', 'report.json', 'training_curve.png',
                'search/search_entropy.png', 'scale/scale_trajectory.png',
@@ -170,7 +174,7 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   assert report['search']['arch'] == found['arch']
   series = report['scale']['series']
   assert series[0]['arch'] == arch_lib.format_arch(start)
-  assert len(series) >= 2 and series[-1]['params'] > series[0]['params']
+  assert len(series) == 2 and series[-1]['params'] > series[0]['params']
   train = report['train']
   assert train['arch'] == series[-1]['arch']
   assert train['precision'] == 'float32'  # The smoke YAML's.

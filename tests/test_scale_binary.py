@@ -1,18 +1,17 @@
 """The scaling binary end to end with the real metrics (one tiny step)."""
 
 import json
-import subprocess
-import sys
+
+from tests import helpers
 
 
 def test_scale_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
   # Only "+1 block in stage 1 at C=32" (2.330 M) fits under 2.34 M, and it
   # reaches the 2.33 M budget: one step, one measured proxy (C=8).
-  result = subprocess.run(
-      [sys.executable, '-m', 'asvit_tf.scaling', f'--model_dir={tmp_path}',
-       '--arch=seed', '--image_size=32', '--repeats=1', '--ntk_batch_size=2',
-       '--stop_params_m=2.33', '--max_params_m=2.34'],
-      capture_output=True, text=True, timeout=300, check=False)
+  result = helpers.run_module(
+      'asvit_tf.scaling', f'--model_dir={tmp_path}', '--arch=seed',
+      '--image_size=32', '--repeats=1', '--ntk_batch_size=2',
+      '--stop_params_m=2.33', '--max_params_m=2.34')
   assert result.returncode == 0, result.stderr
   assert 'step 1 | params 2.33M' in result.stdout
   saved = json.loads((tmp_path / 'scale_result.json').read_text())

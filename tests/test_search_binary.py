@@ -32,12 +32,6 @@ job_lib.run(sys.argv[1], reinforce.Search, config, {'steps': 12, 'seed': 7},
 '''
 
 
-def run_binary(module, *flags):
-  return subprocess.run([sys.executable, '-m', module, *flags],
-                        capture_output=True, text=True, timeout=300,
-                        check=False)
-
-
 def error_line(module, argv, capsys):
   """Runs the binary's main in-process behind the binaries' error boundary
   (flag parsing included); returns its one stderr line, checking exit 2."""
@@ -92,8 +86,8 @@ def test_bad_flags_and_data_are_one_line_errors(tmp_path, capsys, module,
 def test_binary_prints_one_line_and_refuses_other_flags(tmp_path):
   state = {'config': {'steps': 500, 'seed': 3}, 'search': {}}
   (tmp_path / 'search_state.json').write_text(json.dumps(state))
-  result = run_binary('asvit_tf.search', f'--model_dir={tmp_path}',
-                      '--image_size=32', '--seed=4')
+  result = helpers.run_module('asvit_tf.search', f'--model_dir={tmp_path}',
+                              '--image_size=32', '--seed=4')
   assert result.returncode == 2, result.stderr
   assert 'Traceback' not in result.stderr
   lines = [l for l in result.stderr.splitlines() if l.startswith('error:')]
@@ -102,6 +96,7 @@ def test_binary_prints_one_line_and_refuses_other_flags(tmp_path):
   assert 'seed=3 (now 4)' in lines[0]
 
 
+@pytest.mark.slow
 def test_sigkilled_search_resumes_to_the_uninterrupted_result(tmp_path):
   whole, _ = helpers.run_search(tmp_path / 'whole', steps=12, seed=7)
   model_dir = tmp_path / 'killed'
@@ -127,10 +122,11 @@ def test_sigkilled_search_resumes_to_the_uninterrupted_result(tmp_path):
           helpers.search_without_times(expected))
 
 
+@pytest.mark.slow
 def test_search_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
-  result = run_binary('asvit_tf.search', f'--model_dir={tmp_path}',
-                      '--image_size=32', '--steps=2', '--repeats=1',
-                      '--ntk_batch_size=2', '--seed=1')
+  result = helpers.run_module('asvit_tf.search', f'--model_dir={tmp_path}',
+                              '--image_size=32', '--steps=2', '--repeats=1',
+                              '--ntk_batch_size=2', '--seed=1')
   assert result.returncode == 0, result.stderr
   assert 'step 2/2 | ETA' in result.stdout
   assert 'searched topology' in result.stdout

@@ -1,14 +1,14 @@
 """The summary binary: JSON output and one-line errors."""
 
 import json
-import subprocess
-import sys
+
+import pytest
+
+from tests import helpers
 
 
 def run_summary(*flags):
-  return subprocess.run([sys.executable, '-m', 'asvit_tf.summary', *flags],
-                        capture_output=True, text=True, timeout=300,
-                        check=False)
+  return helpers.run_module('asvit_tf.summary', *flags)
 
 
 def test_json_has_params_and_gmacs_per_group():
@@ -20,6 +20,7 @@ def test_json_has_params_and_gmacs_per_group():
   assert set(row['gmacs_per_group']) >= {'stage_1', 'stage_4', 'total'}
 
 
+@pytest.mark.slow
 def test_table_lists_every_preset_with_paper_numbers():
   result = run_summary('--image_size=224', '--stride=16')
   assert result.returncode == 0, result.stderr

@@ -5,8 +5,6 @@ import glob
 import math
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
@@ -16,10 +14,10 @@ from tests import helpers
 
 
 def run_train(model_dir, *flags):
-  return subprocess.run(
-      [sys.executable, '-m', 'asvit_tf.train', '--experiment=asvit_imagenet',
-       f'--config_file={helpers.SMOKE_CONFIG}', f'--model_dir={model_dir}', *flags],
-      capture_output=True, text=True, timeout=400, cwd=helpers.ROOT, check=False)
+  return helpers.run_module(
+      'asvit_tf.train', '--experiment=asvit_imagenet',
+      f'--config_file={helpers.SMOKE_CONFIG}', f'--model_dir={model_dir}',
+      *flags, timeout=400)
 
 
 def train(model_dir, *flags):
@@ -52,11 +50,10 @@ SMOKE_STRIDES = {step: 8 if step <= 30 else 4 for step in range(5, 95, 5)}
 
 
 def run_model_garden_main(model_dir, *flags):
-  result = subprocess.run(
-      [sys.executable, '-c', readme_model_garden_launcher(),
-       '--experiment=asvit_imagenet', f'--config_file={helpers.SMOKE_CONFIG}',
-       f'--model_dir={model_dir}', *flags],
-      capture_output=True, text=True, timeout=400, cwd=helpers.ROOT, check=False)
+  result = helpers.run_code(
+      readme_model_garden_launcher(), '--experiment=asvit_imagenet',
+      f'--config_file={helpers.SMOKE_CONFIG}', f'--model_dir={model_dir}',
+      *flags, timeout=400)
   assert result.returncode == 0, result.stderr[-3000:]
   return result
 
@@ -76,6 +73,7 @@ def test_stride_follows_the_phases_through_asvit_train(smoke):
   assert 'phase 2: stride 4, dilation 1 from step 30' in result.stderr
 
 
+@pytest.mark.slow
 def test_model_garden_driver_follows_the_phases_and_resumes_mid_phase(
     tmp_path):
   # Stopped at step 20, inside the stride-8 phase, then resumed to step 40:
@@ -101,6 +99,7 @@ def test_loss_falls_within_each_phase(smoke):
     assert sum(phase[-2:]) / 2 < sum(phase[:2]) / 2 - 0.1, phase
 
 
+@pytest.mark.slow
 def test_same_seed_repeats_the_run(smoke, tmp_path):
   model_dir, _ = smoke
   train(str(tmp_path), '--mode=train', '--seed=1',
@@ -120,6 +119,7 @@ def test_evaluation_reports_top1(smoke):
 
 
 # The smoke fixture trains in the config's float32; these in mixed precision.
+@pytest.mark.slow
 @pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
 def test_trains_in_mixed_precision_with_falling_loss_in_each_phase(
     tmp_path, dtype):
