@@ -50,6 +50,7 @@ POLICY_INIT_STREAM = 0
 SAMPLER_STREAM = 1
 METRICS_STREAM = 2
 
+
 def derive_seed(seed: int, *keys: int) -> int:
   """A 32-bit seed for the stream named by `keys` of run `seed`."""
   return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])

@@ -29,7 +29,6 @@ the share of the FLOPs that does not shrink with the token count which
 Fig. 4's ratios need. Our projection computes only the kept outputs.
 """
 
-import functools
 import json
 import time
 from typing import Any, Dict, List, Sequence, Tuple

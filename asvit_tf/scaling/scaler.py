@@ -185,7 +185,7 @@ def describe(arch: arch_lib.ArchSpec, config: ScaleConfig) -> Dict[str, Any]:
       'width': arch.width,
       'params': counting.arch_params(arch, config.num_classes),
       'gmacs': counting.arch_macs(arch, config.image_size,
-                               config.num_classes) / 1e9,
+                                  config.num_classes) / 1e9,
       'total_depth': total_depth(arch),
       'total_width': total_width(arch),
   }
@@ -249,8 +249,7 @@ class Scaler(job_lib.Algorithm):
       self.stopped = STOP_NO_CANDIDATE
       self.partial = {}
       return None
-    selection = select([r['l_e'] for r in kept],
-                               [r['ntk'] for r in kept])
+    selection = select([r['l_e'] for r in kept], [r['ntk'] for r in kept])
     for row, a, b in zip(kept, selection.length_ranks, selection.kappa_ranks):
       row.update(rank_l_e=a, rank_ntk=b)
     chosen = kept[selection.index]

@@ -38,7 +38,7 @@ def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   settings = job_flags.metric_settings()
   job_flags.check_image_size(space.finest_splits_arch(),
-                                settings['image_size'])
+                             settings['image_size'])
   config = reinforce.SearchConfig(
       steps=_STEPS.value, learning_rate=_LEARNING_RATE.value,
       baseline_momentum=_BASELINE_MOMENTUM.value,

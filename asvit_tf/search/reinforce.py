@@ -23,8 +23,8 @@ model_dir through asvit_tf.job.
 
 import dataclasses
 import math
-import time
 import os
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -63,7 +63,7 @@ def normalized_change(values: Sequence[float], window: int = WINDOW) -> float:
 
 
 def step_reward(length_distortions: Sequence[float],
-           condition_numbers: Sequence[float], window: int = WINDOW) -> float:
+                condition_numbers: Sequence[float], window: int = WINDOW) -> float:
   """Reward of the latest step from the whole history of both metrics."""
   d_length = normalized_change(
       effective_values(length_distortions, higher_is_better=True), window)
@@ -90,7 +90,6 @@ class MovingAverage:
     return self.numerator / self.denominator
 
 
-
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
   """Settings that decide the result (stored with the state)."""
@@ -115,7 +114,7 @@ class Search(job_lib.Algorithm):
           space.SIZES,
           job_lib.derive_seed(config.seed, job_lib.POLICY_INIT_STREAM))
       self.optimizer = policy_lib.Adam.zeros_like(self.policy.logits,
-                                                config.learning_rate)
+                                                  config.learning_rate)
       self.baseline = MovingAverage(config.baseline_momentum)
       self.sampler = job_lib.generator(config.seed, job_lib.SAMPLER_STREAM)
       self.history: List[Dict[str, Any]] = []
@@ -126,7 +125,7 @@ class Search(job_lib.Algorithm):
         config.learning_rate, [np.asarray(m) for m in state['adam']['m']],
         [np.asarray(v) for v in state['adam']['v']], state['adam']['t'])
     self.baseline = MovingAverage(config.baseline_momentum,
-                                             **state['baseline'])
+                                  **state['baseline'])
     self.sampler = np.random.default_rng()
     self.sampler.bit_generator.state = state['sampler']
     self.history = state['history']
@@ -159,7 +158,7 @@ class Search(job_lib.Algorithm):
     actions = self.policy.sample(self.sampler)
     arch = space.decode(actions)
     metric_seed = job_lib.derive_seed(self.config.seed, job_lib.METRICS_STREAM,
-                               self.steps_done)
+                                      self.steps_done)
     start = time.perf_counter()
     length, kappa = metric(arch, metric_seed)
     seconds = time.perf_counter() - start
@@ -211,7 +210,6 @@ class Search(job_lib.Algorithm):
             for d, p in zip(space.DIMENSIONS, self.policy.probabilities())},
     }
     return self.final
-
 
   def resume_line(self) -> str:
     return f'after step {self.steps_done}/{self.config.steps}'
