@@ -9,6 +9,25 @@ from asvit_tf.modeling.layers.linear import linear
 
 
 @tf.custom_gradient
+def _contract_with_scores(scores_grad: tf.Tensor, q: tf.Tensor,
+                          k: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """dq = dS k and dk = dS^T q, with a backward that writes one
+  (tokens, tokens) tensor: d(dS) = dq' k^T + q dk'^T as a single matmul of
+  (tokens, 2 head_dim) operands."""
+  dq = tf.matmul(scores_grad, k)
+  dk = tf.linalg.matrix_transpose(
+      tf.matmul(q, scores_grad, transpose_a=True))
+
+  def grad(dq_upstream, dk_upstream):
+    return (tf.matmul(tf.concat([dq_upstream, q], -1),
+                      tf.concat([k, dk_upstream], -1), transpose_b=True),
+            tf.matmul(scores_grad, dk_upstream),
+            tf.matmul(scores_grad, dq_upstream, transpose_a=True))
+
+  return (dq, dk), grad
+
+
+@tf.custom_gradient
 def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   """softmax(q k^T) v over the last two axes, with a memory-lean gradient.
 
@@ -16,9 +35,16 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   backward pass differs from TF's own: with A = softmax(q k^T), O = A v and
   upstream G, dS = A * (G v^T - rowsum(G * O)) uses rowsum(G * O) =
   rowsum(A * G v^T), which reads two small (tokens, head_dim) tensors instead
-  of two (tokens, tokens) ones, and dk = (q^T dS)^T, dv = (G^T A)^T put the
-  transpose on the small operand. Measured about 30 % faster than autodiff
-  for 784-token windows on the CPU; forward mode and higher orders
+  of two (tokens, tokens) ones; G v^T - rowsum(G * O) is one matmul of
+  [G, -rowsum(G * O)] and [v, 1]; and dk = (q^T dS)^T, dv = (G^T A)^T put the
+  transpose on the small operand. With head_dim at most 16 the attention is
+  bound by memory traffic over its (tokens, tokens) tensors, not by
+  arithmetic, so the backward passes over them 7 times (TF's autodiff of the
+  formula: 13) and its derivative with respect to G, the pass that the
+  length distortion's transposed reverse mode takes
+  (asvit_tf.complexity.curve), 6 times: measured 26 % faster length
+  distortion at 224 than without the folded term and the joint dq, dk
+  contraction (benchmarks/README.md). Forward mode and higher orders
   differentiate through it as through any TF function.
 
   Under mixed precision (bfloat16 or float16 q, k, v) the matmuls run in
@@ -34,13 +60,12 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
     wide = tf.float32 if q.dtype.size < 4 else q.dtype
     correction = tf.reduce_sum(
         tf.cast(upstream, wide) * tf.cast(out, wide), axis=-1, keepdims=True)
-    scores_grad = weights * (tf.matmul(upstream, v, transpose_b=True)
-                             - tf.cast(correction, q.dtype))
-    return (tf.matmul(scores_grad, k),
-            tf.linalg.matrix_transpose(
-                tf.matmul(q, scores_grad, transpose_a=True)),
-            tf.linalg.matrix_transpose(
-                tf.matmul(upstream, weights, transpose_a=True)))
+    centred = tf.matmul(
+        tf.concat([upstream, tf.cast(-correction, q.dtype)], -1),
+        tf.concat([v, tf.ones_like(v[..., :1])], -1), transpose_b=True)
+    dq, dk = _contract_with_scores(weights * centred, q, k)
+    return dq, dk, tf.linalg.matrix_transpose(
+        tf.matmul(upstream, weights, transpose_a=True))
 
   return out, grad
 
