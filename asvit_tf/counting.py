@@ -6,17 +6,17 @@ count follows whatever the layers really compute (windows, strides, padding).
 Element-wise work (LayerNorm, softmax, GELU) is not counted, as in the paper's
 counter.
 
-`arch_params` and `arch_macs` give the same counts in closed form from an
-architecture alone: the scaling (Algorithm 2) prices up to 16 candidates a
-step, some near 100 M parameters, and building each model to count it would
-take longer than measuring its stand-in. Tests check that both ways agree on
+`arch_params`, `arch_macs` and `arch_attention` give the same counts in
+closed form from an architecture alone: the scaling (Algorithm 2) prices up
+to 16 candidates a step, some near 100 M parameters, and building each model
+to count it would take longer than measuring its stand-in. Tests check that both ways agree on
 built models; the closed-form MACs assume the full-resolution stride 4 and the
 paper's `splits` windows.
 """
 
 import collections
 import re
-from typing import Dict
+from typing import Dict, NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -105,6 +105,28 @@ def arch_params(arch: arch_lib.ArchSpec,
                                                      num_classes)
 
 
+class AttentionWork(NamedTuple):
+  """The window attention's share of one image's forward pass."""
+  macs: int     # q k^T and weights v
+  weights: int  # elements of the (tokens, tokens) attention weights, all heads
+
+
+def arch_attention(arch: arch_lib.ArchSpec, image_size: int) -> AttentionWork:
+  """Attention MACs and weight elements of one `image_size` square image.
+
+  With a few channels a head, the (tokens, tokens) tensors, not the MACs, set
+  the attention's cost: each is written and read from memory whole.
+  """
+  macs = weights = 0
+  for i, stage in enumerate(arch.stages):
+    tokens = (image_size // arch_lib.STAGE_STRIDES[i]) ** 2
+    window_tokens = tokens // stage.splits ** 2
+    macs += stage.depth * 2 * tokens * window_tokens * (
+        arch.stage_attention_width(i + 1))
+    weights += stage.depth * tokens * window_tokens * arch.stage_heads(i + 1)
+  return AttentionWork(macs, weights)
+
+
 def arch_macs(arch: arch_lib.ArchSpec, image_size: int,
                num_classes: int = IMAGENET_CLASSES) -> int:
   """Multiply-accumulates of one `image_size` square image, stride 4."""
@@ -117,9 +139,8 @@ def arch_macs(arch: arch_lib.ArchSpec, image_size: int,
     inner = arch.stage_attention_width(i + 1)
     if i:
       total += tokens * stage.kernel ** 2 * widths[i - 1] * dim
-    window_tokens = tokens // stage.splits ** 2
-    linear = tokens * (4 * dim * inner + 2 * stage.expansion * dim * dim)
-    attention = 2 * tokens * window_tokens * inner
-    total += stage.depth * (linear + attention)
+    total += stage.depth * tokens * (4 * dim * inner +
+                                     2 * stage.expansion * dim * dim)
   last = widths[-1]
-  return total + last * last + last * num_classes
+  return (total + arch_attention(arch, image_size).macs + last * last +
+          last * num_classes)

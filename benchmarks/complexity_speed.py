@@ -10,6 +10,11 @@ search step pays for a never-seen topology), steady-state calls on the same
 Measurer, their ratio, and the process's peak resident memory (ru_maxrss)
 before and after. Curvature and length distortion with curvature share one
 pass; length distortion alone takes the cheaper first-order pass.
+
+`--attention_stand_in` times the same with the window attention's
+(tokens, tokens) work replaced by a cheap function of the same q, k and v
+(the metric values are then meaningless): the difference is that work's
+share of the time.
 """
 
 import json
@@ -33,6 +38,9 @@ _WARMUP_ARCH = flags.DEFINE_string(
     'includes TF\'s once-per-process costs).')
 _STEADY_CALLS = flags.DEFINE_integer('steady_calls', 2,
                                      'Timed calls after the first.')
+_STAND_IN = flags.DEFINE_bool(
+    'attention_stand_in', False,
+    'Replace softmax(q k^T) v by v + (q + k) / 1000 to time the rest.')
 _WORKER = flags.DEFINE_string('worker', None, 'Internal: time this metric.')
 
 METRICS = ('length_distortion', 'curvature', 'ntk')
@@ -51,6 +59,9 @@ def time_metric(metric: str) -> dict:
   """Runs in the worker: first call, steady calls and memory of one metric."""
   from asvit_tf import complexity  # pylint: disable=g-import-not-at-top
   from asvit_tf.modeling import arch as arch_lib  # pylint: disable=g-import-not-at-top
+  if _STAND_IN.value:
+    from asvit_tf.modeling.layers import attention  # pylint: disable=g-import-not-at-top
+    attention.attend = lambda q, k, v: v + (q + k) / 1000
   arch = arch_lib.parse_arch(_ARCH.value)
   measurer = complexity.Measurer(_IMAGE_SIZE.value, repeats=_REPEATS.value)
   if _WARMUP_ARCH.value:
@@ -82,7 +93,8 @@ def _run_worker(metric: str) -> dict:
       [sys.executable, os.path.abspath(__file__), f'--worker={metric}',
        f'--arch={_ARCH.value}', f'--image_size={_IMAGE_SIZE.value}',
        f'--repeats={_REPEATS.value}', f'--warmup_arch={_WARMUP_ARCH.value}',
-       f'--steady_calls={_STEADY_CALLS.value}'],
+       f'--steady_calls={_STEADY_CALLS.value}',
+       f'--attention_stand_in={_STAND_IN.value}'],
       capture_output=True, text=True, env=env, check=True)
   return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -97,15 +109,17 @@ def main(argv):
     row['target_s'] = TARGET_SECONDS[row['metric']]
     row['authors_s'] = AUTHORS_SECONDS.get(row['metric'])
   report = {'arch': _ARCH.value, 'warmup_arch': _WARMUP_ARCH.value,
+            'attention_stand_in': _STAND_IN.value,
             'image_size': _IMAGE_SIZE.value,
             'repeats': _REPEATS.value, 'cpus': os.cpu_count(),
             'load_average_1min': os.getloadavg()[0], 'metrics': rows}
   if _FORMAT.value == 'json':
     print(json.dumps(report, indent=2))
     return
-  print(f'{report["arch"]} at {report["image_size"]}, {report["repeats"]} '
-        f'initializations per topology, {report["cpus"]} CPUs, load '
-        f'{report["load_average_1min"]:.1f}')
+  stand_in = ' (attention stand-in)' if _STAND_IN.value else ''
+  print(f'{report["arch"]}{stand_in} at {report["image_size"]}, '
+        f'{report["repeats"]} initializations per topology, {report["cpus"]} '
+        f'CPUs, load {report["load_average_1min"]:.1f}')
   print(f'{"metric":<20} {"first (s)":>10} {"steady (s)":>11} '
         f'{"first/steady":>12} {"target (s)":>10} {"authors (s)":>11} '
         f'{"peak RSS (MB)":>14} {"delta (MB)":>10}')

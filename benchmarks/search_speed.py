@@ -20,7 +20,12 @@ the seconds its multiply-adds take at this machine's float32 matmul peak
 2 FLOPs a MAC x the topology's forward MACs an image (asvit_tf.counting) x
 initializations x (3 x thetas + 3 x NTK batch), a forward-mode pass and a
 per-example gradient each priced at three forward passes; its efficiency is
-that bound over the measured seconds.
+that bound over the measured seconds. With a few channels a head the
+attention's cost is its (tokens, tokens) tensors' memory traffic, not its
+MACs, so each row also reports a roofline bound: the same, with the
+attention priced at the slower of its MACs and 7 float32 passes an image
+over its weight tensors (asvit_tf.counting.arch_attention) at this
+machine's memory bandwidth (measured beside the peak), and its efficiency.
 
   python -m benchmarks.search_speed [--format=json]
 """
@@ -43,7 +48,7 @@ from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
 from asvit_tf.search import reinforce
-from benchmarks import matmul_peak
+from benchmarks import machine_peaks
 
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.')
@@ -63,18 +68,48 @@ STOP_PARAMS = scaler_lib.ScaleConfig.stop_params
 MAX_PARAMS = scaler_lib.ScaleConfig.max_params
 
 
+# Passes over the (tokens, tokens) attention tensors that an image costs at
+# the least when each is materialized: the forward 4 (q k^T writes the
+# scores, the softmax reads them and writes the weights, weights v reads
+# these), a derivative 3 more (its own (tokens, tokens) tangent or gradient
+# written and read, the weights read again).
+ATTENTION_PASSES = 7
+
+
+def _passes() -> int:
+  """Forward-pass equivalents of one measurement: a forward-mode pass and a
+  per-example gradient priced at three forward passes each."""
+  return _REPEATS.value * 3 * (complexity.Settings().num_thetas +
+                               _NTK_BATCH.value)
+
+
 def compute_bound_seconds(arch: arch_lib.ArchSpec, peak: float) -> float:
   """Seconds of one measurement of `arch` (both metrics, every
   initialization) at `peak` FLOP/s."""
-  passes = _REPEATS.value * (3 * complexity.Settings().num_thetas +
-                             3 * _NTK_BATCH.value)
-  return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * passes / peak
+  return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * _passes() / peak
 
 
-def add_bound(row: Dict[str, Any], peak: float) -> None:
-  """Adds a timed row's compute bound at `peak` and its efficiency."""
-  bound = compute_bound_seconds(arch_lib.parse_arch(row['arch']), peak)
-  row.update(bound_seconds=bound, efficiency=bound / row['seconds'])
+def roofline_bound_seconds(arch: arch_lib.ArchSpec, peak: float,
+                           bandwidth: float) -> float:
+  """The compute bound with the attention priced at the slower of its MACs
+  and its (tokens, tokens) float32 traffic at `bandwidth` bytes/s."""
+  attention = counting.arch_attention(arch, _IMAGE_SIZE.value)
+  images = _passes() // 3
+  traffic = 4 * attention.weights * ATTENTION_PASSES * images / bandwidth
+  attention_compute = 2 * attention.macs * _passes() / peak
+  return (compute_bound_seconds(arch, peak) - attention_compute +
+          max(attention_compute, traffic))
+
+
+def add_bound(row: Dict[str, Any], peak: float, bandwidth: float) -> None:
+  """Adds a timed row's compute and roofline bounds and its efficiency
+  against each."""
+  arch = arch_lib.parse_arch(row['arch'])
+  bound = compute_bound_seconds(arch, peak)
+  roofline = roofline_bound_seconds(arch, peak, bandwidth)
+  row.update(bound_seconds=bound, efficiency=bound / row['seconds'],
+             roofline_bound_seconds=roofline,
+             roofline_efficiency=roofline / row['seconds'])
 
 
 def time_search(metric: metric_lib.MetricFn) -> List[Dict[str, Any]]:
@@ -136,7 +171,8 @@ def main(argv: List[str]) -> None:
     if name not in arch_lib.PRESET_STRINGS:
       raise errors.UsageError(f'--points has {name!r}; allowed: '
                               f'{", ".join(arch_lib.PRESET_STRINGS)}')
-  peak = matmul_peak.matmul_peak_flops()
+  peak = machine_peaks.matmul_peak_flops()
+  bandwidth = machine_peaks.memory_bandwidth_bytes()
   start = time.perf_counter()
   metric = metric_lib.measurer_metric(
       _IMAGE_SIZE.value, _DATA.value, _REPEATS.value, _NTK_BATCH.value,
@@ -144,23 +180,27 @@ def main(argv: List[str]) -> None:
   setup = time.perf_counter() - start
   steps = time_search(metric)
   points = [time_scaling_point(metric, name) for name in _POINTS.value]
-  peak = max(peak, matmul_peak.matmul_peak_flops())
+  peak = max(peak, machine_peaks.matmul_peak_flops())
+  bandwidth = max(bandwidth, machine_peaks.memory_bandwidth_bytes())
   for row in steps + [m for p in points for m in p['measures']]:
-    add_bound(row, peak)
+    add_bound(row, peak, bandwidth)
   scale = extrapolate_scaling(points)
   search_seconds = [s['seconds'] for s in steps]
   search_step = statistics.mean(search_seconds)
   efficiency = statistics.mean(s['efficiency'] for s in steps)
+  roofline = statistics.mean(s['roofline_efficiency'] for s in steps)
   report = {
       'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0],
       'protocol': {'image_size': _IMAGE_SIZE.value,
                    'repeats': _REPEATS.value,
                    'ntk_batch_size': _NTK_BATCH.value, 'data': _DATA.value},
       'matmul_peak_tflops': peak / 1e12,
+      'memory_bandwidth_gbps': bandwidth / 1e9,
       'setup_seconds': setup,
       'search': {'steps': steps,
                  'mean_step_seconds': search_step,
                  'mean_efficiency': efficiency,
+                 'mean_roofline_efficiency': roofline,
                  'full_search_steps': SEARCH_STEPS,
                  'full_search_hours': search_step * SEARCH_STEPS / 3600},
       'scaling': {'points': points, 'nominal_steps': scale['steps'],
@@ -174,21 +214,27 @@ def main(argv: List[str]) -> None:
   print(f'protocol: {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, '
         f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}; '
         f'{report["cpus"]} CPUs, load {report["load_average_1min"]:.1f}, '
-        f'matmul peak {peak / 1e12:.3f} TFLOP/s')
+        f'matmul peak {peak / 1e12:.3f} TFLOP/s, memory '
+        f'{bandwidth / 1e9:.1f} GB/s')
   print(f'search step: {search_step:.1f} s (mean of {len(search_seconds)}: '
         f'{", ".join(f"{s:.1f}" for s in search_seconds)}); '
         f'{SEARCH_STEPS} steps: {search_step * SEARCH_STEPS / 3600:.2f} h')
   bounds = ', '.join(f'{s["bound_seconds"]:.2f}' for s in steps)
   print(f'search step compute bound: {bounds} s; mean efficiency '
         f'{efficiency:.1%}')
+  rooflines = ', '.join(f'{s["roofline_bound_seconds"]:.2f}' for s in steps)
+  print(f'search step roofline bound: {rooflines} s; mean efficiency '
+        f'{roofline:.1%}')
   for p in points:
     seconds = [m['seconds'] for m in p['measures']]
     efficiencies = [m['efficiency'] for m in p['measures']]
+    rooflines = [m['roofline_efficiency'] for m in p['measures']]
     print(f'scaling step at {p["point"]} ({p["params"] / 1e6:.1f} M): '
           f'{p["measures_per_step"]} measures x '
           f'{statistics.mean(seconds):.1f} s = '
           f'{p["seconds_per_step"]:.1f} s (efficiency '
-          f'{statistics.mean(efficiencies):.1%})')
+          f'{statistics.mean(efficiencies):.1%}, roofline '
+          f'{statistics.mean(rooflines):.1%})')
   print(f'scaling run to {STOP_PARAMS / 1e6:.0f} M: {scale["steps"]} nominal '
         f'steps, {scale["seconds"] / 3600:.2f} h')
 

@@ -42,7 +42,7 @@ from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.modeling.layers import attention
 from asvit_tf.tasks import float16_ema
 from asvit_tf.tasks import image_classification as asvit_cls_task
-from benchmarks import matmul_peak
+from benchmarks import machine_peaks
 
 BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.')
 STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).')
@@ -160,7 +160,7 @@ def main(argv: List[str]) -> None:
     if dtype not in precision.DTYPES:
       raise errors.UsageError(f'--precision={dtype}; allowed: '
                               f'{", ".join(precision.DTYPES)}')
-  peaks = {dtype: matmul_peak.matmul_peak_flops(dtype)
+  peaks = {dtype: machine_peaks.matmul_peak_flops(dtype)
            for dtype in PRECISION.value}
   rows = [row for dtype in PRECISION.value
           for row in measure_precision(dtype, batch, size, steps,

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import tensorflow as tf
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
@@ -64,6 +65,23 @@ def test_counts_equal_the_analytic_count(text):
   macs = counting.count_macs(model, 64, 64)
   assert macs['total'] == analytic_macs(spec, 64, 10)
   assert sum(macs[g] for g in counting.GROUPS) == macs['total']
+
+
+@pytest.mark.parametrize('text', [helpers.TINY_ARCH_2, helpers.UNEVEN_ARCH,
+                                  'seed'])
+def test_attention_work_equals_the_traced_graph(text):
+  # The softmax outputs are the attention weights; the batched matmuls are
+  # q k^T and weights v.
+  spec = arch_lib.parse_arch(text)
+  model = builders.build_backbone(spec, 64)
+  graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+      tf.TensorSpec([1, 64, 64, 3], tf.float32)).graph
+  ops = graph.get_operations()
+  weights = sum(op.outputs[0].shape.num_elements() for op in ops
+                if op.type == 'Softmax')
+  macs = sum(counting.op_macs(op) for op in ops
+             if op.type.startswith('BatchMatMul'))
+  assert counting.arch_attention(spec, 64) == (macs, weights)
 
 
 @pytest.mark.parametrize('preset', ['seed', 'small', 'base', 'large'])
