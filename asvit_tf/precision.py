@@ -10,6 +10,7 @@ always run in float32.
 
 from typing import Optional
 
+import tensorflow as tf
 from official.core import config_definitions
 from official.modeling import performance
 
@@ -18,6 +19,12 @@ from asvit_tf import errors
 AUTO = 'auto'
 DTYPES = ('float32', 'bfloat16', 'float16')
 FAST_BFLOAT16_CPU_FLAGS = frozenset({'avx512_bf16', 'amx_bf16'})
+
+
+def at_least_float32(dtype: tf.DType) -> tf.DType:
+  """float32 for bfloat16 and float16, else `dtype`: where a layer computes
+  a step whose accuracy or CPU speed needs it under mixed precision."""
+  return tf.float32 if dtype.size < 4 else dtype
 
 
 def cpu_has_fast_bfloat16(cpuinfo_path: str = '/proc/cpuinfo') -> bool:

@@ -5,6 +5,7 @@ from typing import Tuple
 import tensorflow as tf
 import tf_keras
 
+from asvit_tf import precision
 from asvit_tf.modeling.layers.linear import linear
 
 
@@ -57,7 +58,7 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   out = tf.matmul(weights, v)
 
   def grad(upstream):
-    wide = tf.float32 if q.dtype.size < 4 else q.dtype
+    wide = precision.at_least_float32(q.dtype)
     correction = tf.reduce_sum(
         tf.cast(upstream, wide) * tf.cast(out, wide), axis=-1, keepdims=True)
     centred = tf.matmul(

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_keras
 
 from asvit_tf import errors
+from asvit_tf import precision
 from asvit_tf.modeling.layers import normalization
 from asvit_tf.modeling.layers.linear import linear
 
@@ -81,7 +82,7 @@ class PatchEmbedding(tf_keras.layers.Layer):
       # At least float32 under mixed precision too: TF's CPU filter gradient
       # of this 3-channel convolution measured 14x slower in bfloat16, for
       # about 2 % of the model's MACs.
-      wide = tf.float32 if images.dtype.size < 4 else images.dtype
+      wide = precision.at_least_float32(images.dtype)
       before, after = same_padding(self.kernel_size, self.stride)
       x = tf.cast(tf.nn.conv2d(
           tf.cast(images, wide), tf.cast(self.kernel, wide),
