@@ -153,7 +153,10 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   argv = [sys.executable, *argv, f'--output_dir={tmp_path}',
           '--search_steps=3', '--repeats=1', '--ntk_batch_size=2', '--width=8',
           '--train_steps=12', '--phases=8:6']
-  searched = run(argv + ['--skip=scale,train'])
+  # The search alone runs forked, to read the topology it finds; the job
+  # then runs whole as the README's command in a fresh interpreter.
+  assert argv[1] == '-m', argv
+  searched = helpers.run_module(argv[2], *argv[3:], '--skip=scale,train')
   assert searched.returncode == 0, searched.stderr[-3000:]
   found = json.loads((tmp_path / 'search' / 'search_result.json').read_text())
   # Scaling starts at C=8, or wider where the C/4 stand-in needs a channel per
