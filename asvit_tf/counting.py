@@ -9,9 +9,9 @@ counter.
 `arch_params`, `arch_macs` and `arch_attention` give the same counts in
 closed form from an architecture alone: the scaling (Algorithm 2) prices up
 to 16 candidates a step, some near 100 M parameters, and building each model
-to count it would take longer than measuring its stand-in. Tests check that both ways agree on
-built models; the closed-form MACs assume the full-resolution stride 4 and the
-paper's `splits` windows.
+to count it would take longer than measuring its stand-in. Tests check that
+both ways agree on built models; the closed-form MACs assume the
+full-resolution stride 4 and the paper's `splits` windows.
 """
 
 import collections

@@ -76,17 +76,17 @@ MAX_PARAMS = scaler_lib.ScaleConfig.max_params
 ATTENTION_PASSES = 7
 
 
-def _passes() -> int:
-  """Forward-pass equivalents of one measurement: a forward-mode pass and a
-  per-example gradient priced at three forward passes each."""
-  return _REPEATS.value * 3 * (complexity.Settings().num_thetas +
-                               _NTK_BATCH.value)
+def _images() -> int:
+  """Images one measurement differentiates: every theta and NTK example of
+  every initialization, a forward-mode pass or a per-example gradient each,
+  priced at three forward passes."""
+  return _REPEATS.value * (complexity.Settings().num_thetas + _NTK_BATCH.value)
 
 
 def compute_bound_seconds(arch: arch_lib.ArchSpec, peak: float) -> float:
   """Seconds of one measurement of `arch` (both metrics, every
   initialization) at `peak` FLOP/s."""
-  return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * _passes() / peak
+  return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * 3 * _images() / peak
 
 
 def roofline_bound_seconds(arch: arch_lib.ArchSpec, peak: float,
@@ -94,9 +94,8 @@ def roofline_bound_seconds(arch: arch_lib.ArchSpec, peak: float,
   """The compute bound with the attention priced at the slower of its MACs
   and its (tokens, tokens) float32 traffic at `bandwidth` bytes/s."""
   attention = counting.arch_attention(arch, _IMAGE_SIZE.value)
-  images = _passes() // 3
-  traffic = 4 * attention.weights * ATTENTION_PASSES * images / bandwidth
-  attention_compute = 2 * attention.macs * _passes() / peak
+  traffic = 4 * attention.weights * ATTENTION_PASSES * _images() / bandwidth
+  attention_compute = 2 * attention.macs * 3 * _images() / peak
   return (compute_bound_seconds(arch, peak) - attention_compute +
           max(attention_compute, traffic))
 

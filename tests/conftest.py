@@ -17,7 +17,6 @@ def tiny_arch():
   return arch.parse_arch(TINY_ARCH)
 
 
-
 def pytest_collection_modifyitems(items):
   """Modules with more slow tests first, each module's tests in file order.
 

@@ -63,7 +63,8 @@ def normalized_change(values: Sequence[float], window: int = WINDOW) -> float:
 
 
 def step_reward(length_distortions: Sequence[float],
-                condition_numbers: Sequence[float], window: int = WINDOW) -> float:
+                condition_numbers: Sequence[float],
+                window: int = WINDOW) -> float:
   """Reward of the latest step from the whole history of both metrics."""
   d_length = normalized_change(
       effective_values(length_distortions, higher_is_better=True), window)
