@@ -22,6 +22,7 @@ from official.vision.configs import decoders
 from official.vision.configs import maskrcnn
 
 from asvit_tf.configs import backbones
+from asvit_tf.configs import loading
 from asvit_tf.configs import optimization
 
 # The layout of detection/README.md: coco/annotations, coco/tfrecords.
@@ -98,3 +99,18 @@ def cascadercnn_asvit_coco() -> cfg.ExperimentConfig:
           'task.train_data.is_training != None',
           'task.validation_data.is_training != None',
       ])
+
+
+def check_input_size(params: cfg.ExperimentConfig) -> None:
+  """Raises a ConfigError for an input side that is not a multiple of
+  2**max_level: Model Garden's Mask R-CNN parser pads images up to such a
+  multiple, and the FPN then refuses maps of another size than the model was
+  built for."""
+  model = params.task.model
+  multiple = 2 ** model.max_level
+  sides = list(model.input_size[:2])
+  if len(sides) != 2 or any(side <= 0 or side % multiple for side in sides):
+    raise loading.ConfigError(
+        f'task.model.input_size={list(model.input_size)}: the parser pads '
+        f'images to multiples of 2**max_level = {multiple}; allowed: height '
+        f'and width positive multiples of {multiple}')

@@ -11,10 +11,11 @@ import json
 from typing import List
 
 from absl import flags
-from official.core import exp_factory
-from official.modeling import hyperparams
+from official.core import train_utils
 
 from asvit_tf import cli
+from asvit_tf.configs import loading
+from detection import configs
 from detection import detector_cost
 
 _CONFIG_FILE = flags.DEFINE_multi_string(
@@ -25,12 +26,10 @@ _PARAMS_OVERRIDE = flags.DEFINE_string('params_override', '',
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  params = exp_factory.get_exp_config(detector_cost.EXPERIMENT)
-  for path in _CONFIG_FILE.value:
-    params = hyperparams.override_params_dict(params, path, is_strict=True)
-  if _PARAMS_OVERRIDE.value:
-    params = hyperparams.override_params_dict(
-        params, _PARAMS_OVERRIDE.value, is_strict=True)
+  params = loading.parse(train_utils.ParseConfigOptions(
+      experiment=detector_cost.EXPERIMENT, config_file=_CONFIG_FILE.value,
+      params_override=_PARAMS_OVERRIDE.value))
+  configs.check_input_size(params)
   result = detector_cost.detector_cost(params)
   result['input_size'] = list(params.task.model.input_size)
   result['paper'] = {'params_m': detector_cost.PAPER['params'] / 1e6,

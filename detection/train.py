@@ -5,8 +5,9 @@
     --mode=train_and_eval --model_dir=/tmp/asvit_det --seed=0
 
 All of Model Garden's flags apply (--params_override, --mode=eval, ...).
-The config, its data paths and, to train, the model_dir (writable, no run of another model
-in its params.yaml) are checked before Model Garden's driver writes.
+The config (with input sides that Model Garden's parser keeps), its data
+paths and, to train, the model_dir (writable, no run of another model in its
+params.yaml) are checked before Model Garden's driver writes.
 `--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
 the model is built, so the initial weights are reproducible.
 """
@@ -20,12 +21,13 @@ from asvit_tf import cli
 from asvit_tf import driver_flags
 from asvit_tf import run_dir
 from asvit_tf.configs import loading
+from detection import configs
 from detection import registry_imports  # pylint: disable=unused-import
-
 
 
 def main(argv: List[str]) -> None:
   params = loading.parse(flags.FLAGS)  # Model Garden's main parses it again.
+  configs.check_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)
   if 'train' in flags.FLAGS.mode:  # Checked before its main writes.
     cli.check_writable_dir('model_dir', flags.FLAGS.model_dir)

@@ -94,6 +94,22 @@ def test_model_builds_through_the_factory(smoke):
       None, 64, 64, params.task.model.decoder.fpn.num_filters]
 
 
+def test_input_size_the_parser_would_pad_is_refused_before_writing(tmp_path):
+  # The parser pads to multiples of 2**6; built for 288, the FPN would refuse
+  # the 320-pixel batches inside the first training step.
+  override = '--params_override=task.model.input_size=[288,256,3]'
+  message = ('error: task.model.input_size=[288, 256, 3]: the parser pads '
+             'images to multiples of 2**max_level = 64; allowed: height and '
+             'width positive multiples of 64')
+  helpers.assert_one_line_error(helpers.run_module(
+      'detection.train', '--experiment=cascadercnn_asvit_coco',
+      f'--config_file={SMOKE_YAML}', '--mode=train',
+      f'--model_dir={tmp_path}/run', override), message)
+  assert not (tmp_path / 'run').exists()
+  helpers.assert_one_line_error(helpers.run_module(
+      'detection.cost', f'--config_file={SMOKE_YAML}', override), message)
+
+
 def test_cost_per_component_matches_independent_counts(smoke):
   params, task, model = smoke
   params_m = detector_cost.model_params(model)
