@@ -2,6 +2,7 @@
 contrived search metric, and checks of the error contract (one `error:` line,
 exit 2, nothing written)."""
 
+import contextlib
 import io
 import json
 import multiprocessing
@@ -11,9 +12,10 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Iterator, Tuple
 
 import numpy as np
+import tf_keras
 
 from asvit_tf import job as job_lib
 from asvit_tf.search import reinforce
@@ -34,6 +36,18 @@ UNEVEN_ARCH = '4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,9'
 def config(name: str) -> str:
   """The path of the shipped experiment YAML `name`."""
   return official_configs.path(name)
+
+
+@contextlib.contextmanager
+def keras_policy(name: str) -> Iterator[None]:
+  """The global Keras dtype policy `name` inside the block and the one in
+  force before it after, so that no test leaves its policy to the next."""
+  previous = tf_keras.mixed_precision.global_policy()
+  tf_keras.mixed_precision.set_global_policy(name)
+  try:
+    yield
+  finally:
+    tf_keras.mixed_precision.set_global_policy(previous)
 
 
 def rewarded_metric(arch, seed):

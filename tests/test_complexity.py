@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras
 
 from asvit_tf import errors
 from asvit_tf.complexity import curve
@@ -24,6 +23,7 @@ from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import normalization
 from asvit_tf.search import reinforce
+from tests import helpers
 from tests.helpers import TINY_ARCH
 from tests.helpers import TINY_ARCH_2
 from tests.helpers import UNEVEN_ARCH
@@ -36,12 +36,8 @@ SHAPE = (SIZE, SIZE, 3)
 def backbone64():
   """The tiny As-ViT backbone in float64, for exactness checks."""
   # The policy, not floatx: floatx is ignored once any policy has been set.
-  previous = tf_keras.mixed_precision.global_policy()
-  tf_keras.mixed_precision.set_global_policy('float64')
-  try:
+  with helpers.keras_policy('float64'):
     model = builders.build_backbone(arch_lib.parse_arch(TINY_ARCH), SIZE)
-  finally:
-    tf_keras.mixed_precision.set_global_policy(previous)
   assert {v.dtype for v in model.variables} == {tf.float64}
   initialization.reinitialize(model, 0)
   return model

@@ -10,7 +10,6 @@ import tf_keras
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling import hyperparams
-from official.modeling import performance
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
@@ -166,13 +165,10 @@ def test_two_training_steps_then_coco_evaluation(smoke):
 def test_one_training_step_under_mixed_precision(smoke, dtype):
   params, task, _ = smoke
   runtime = params.runtime.replace(mixed_precision_dtype=dtype)
-  performance.set_mixed_precision_policy(dtype)
-  try:
+  with helpers.keras_policy(f'mixed_{dtype}'):
     model = task.build_model()
     optimizer = task.create_optimizer(params.trainer.optimizer_config,
                                       runtime)
-  finally:
-    performance.set_mixed_precision_policy('float32')
   assert isinstance(optimizer, tf_keras.mixed_precision.LossScaleOptimizer) == (
       dtype == 'float16')  # Model Garden's dynamic loss scaling.
   train_inputs = iter(task.build_inputs(params.task.train_data))

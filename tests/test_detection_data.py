@@ -18,7 +18,6 @@ from detection import synthetic_coco
 from tests import helpers
 
 
-
 def test_annotations_match_the_painted_shapes(tmp_path):
   path = synthetic_coco.write_split(str(tmp_path), 'val', 3, 128, seed=5)
   dataset = coco.COCO(path)

@@ -8,7 +8,6 @@ import tensorflow as tf
 import tf_keras
 from official.core import task_factory
 from official.core import train_utils
-from official.modeling import performance
 from official.vision.ops import preprocess_ops
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
@@ -16,7 +15,6 @@ from asvit_tf.data import digits
 from tests import helpers
 from asvit_tf.serving import checkpoints
 from asvit_tf.tasks import float16_ema
-
 
 
 def smoke_task():
@@ -65,8 +63,7 @@ def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
 def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
     tmp_path):
   _, task = smoke_task()
-  performance.set_mixed_precision_policy('bfloat16')
-  try:
+  with helpers.keras_policy('mixed_bfloat16'):
     model = task.build_model()
     optimizer = tf_keras.optimizers.SGD(0.1)
     images = tf.random.stateless_normal([4, 64, 64, 3], [0, 0])
@@ -78,8 +75,6 @@ def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
       optimizer.apply_gradients(zip(
           tape.gradient(loss, model.trainable_variables),
           model.trainable_variables))
-  finally:
-    performance.set_mixed_precision_policy('float32')
   ckpt_dir = str(tmp_path / 'ckpt')
   tf.train.Checkpoint(model=model).save(os.path.join(ckpt_dir, 'ckpt'))
   export_dir = str(tmp_path / 'export')

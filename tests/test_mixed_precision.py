@@ -10,6 +10,7 @@ from asvit_tf import errors
 from asvit_tf import precision
 from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import attention
+from tests import helpers
 
 # Relative tolerance against float32: twice the dtype's machine epsilon.
 TOLERANCE = {tf.bfloat16: 2 * 2.0 ** -7, tf.float16: 2 * 2.0 ** -10}
@@ -19,9 +20,8 @@ POLICIES = {tf.bfloat16: 'mixed_bfloat16', tf.float16: 'mixed_float16'}
 @pytest.fixture
 def policy(request):
   """Sets the Keras policy of `request.param` (a dtype) for one test."""
-  tf_keras.mixed_precision.set_global_policy(POLICIES[request.param])
-  yield request.param
-  tf_keras.mixed_precision.set_global_policy('float32')
+  with helpers.keras_policy(POLICIES[request.param]):
+    yield request.param
 
 
 def _cpuinfo(tmp_path, flags):

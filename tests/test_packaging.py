@@ -9,7 +9,6 @@ import zipfile
 from tests import helpers
 
 
-
 def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
     tmp_path):
   subprocess.run(

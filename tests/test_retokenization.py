@@ -15,7 +15,6 @@ from asvit_tf.configs import image_classification as cfg
 from tests import helpers
 
 
-
 def schedule(*phases, steps_per_epoch=0):
   return retokenization.Schedule.from_config(cfg.Retokenization(
       phases=[cfg.RetokenizationPhase(**p) for p in phases],

@@ -1,6 +1,5 @@
 """Algorithm 1: policy, Adam, reward, and whole searches on contrived metrics."""
 
-import io
 import json
 import math
 

@@ -12,7 +12,6 @@ import tensorflow as tf
 from tests import helpers
 
 
-
 def run_train(model_dir, *flags):
   return helpers.run_module(
       'asvit_tf.train', '--experiment=asvit_imagenet',

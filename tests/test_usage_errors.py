@@ -21,7 +21,6 @@ from asvit_tf.configs import loading
 from tests import helpers
 
 
-
 def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
   files = [helpers.SMOKE_CONFIG]
   if config_text is not None:

@@ -129,7 +129,6 @@ def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
   return params
 
 
-
 def check_input_paths(params: config_definitions.ExperimentConfig,
                       mode: str) -> None:
   """Raises a ConfigError for an `input_path` the `mode` reads that matches
