@@ -7,10 +7,14 @@ Kendall tau of each against accuracy with a bootstrap confidence interval,
 next to the paper's (ImageNet, 87 topologies, 300 epochs).
 
   python -m benchmarks.complexity_study [--num_topologies=32] [--format=json]
+
+Progress, one line a topology with an ETA, goes to stderr; stdout holds only
+the table or the JSON.
 """
 
 import json
 import math
+import sys
 import time
 from typing import Any, Dict, List, Sequence
 
@@ -22,6 +26,7 @@ import tf_keras
 
 from asvit_tf import cli
 from asvit_tf import complexity
+from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.data import digits
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
@@ -101,8 +106,11 @@ def load_data(image_size: int, seed: int) -> Dict[str, Any]:
 def run_study() -> Dict[str, Any]:
   rng = np.random.default_rng(_SEED.value)
   data = load_data(_IMAGE_SIZE.value, _SEED.value)
+  # One NTK batch of training images per initialization.
+  ntk_images = measurer_lib.ntk_image_count(complexity.Settings(),
+                                            _REPEATS.value)
   measurer = complexity.Measurer(
-      _IMAGE_SIZE.value, images=data['train'][0][:16],
+      _IMAGE_SIZE.value, images=data['train'][0][:ntk_images],
       repeats=_REPEATS.value, seed=_SEED.value)
   rows: List[Dict[str, Any]] = []
   start = time.time()
@@ -119,7 +127,7 @@ def run_study() -> Dict[str, Any]:
     print(f'[{i + 1}/{_NUM.value}] {arch_lib.format_arch(arch)} '
           f'top-1 {accuracy:.3f} L_E {results["length_distortion"].mean:.4g} '
           f'NTK {results["ntk"].mean:.4g} elapsed {elapsed:.0f}s '
-          f'ETA {eta:.0f}s', flush=True)
+          f'ETA {eta:.0f}s', file=sys.stderr, flush=True)
   accuracies = [r['accuracy'] for r in rows]
   correlations = {
       name: dict(kendall_with_ci([r[name] for r in rows], accuracies,
