@@ -170,7 +170,7 @@ def test_model_dir_of_another_model_is_refused_before_any_write(smoke):
      "trainer.train_steps='abc' is not of type int; allowed: a value of type "
      'int'),
     ('task.retokenization.phases=[{stride: 16, until_step: 10}]',
-     'retokenization phase 1: image 64x64 is too small for stride 16: '
+     'retokenization phase 1: image 64x64 is too small for stride 16; '
      'allowed: sides of at least 128 pixels'),
     ('task.model.backbone.asvit.stride=8',
      'task.model.backbone.asvit.stride=8; allowed: 4 (train at stride 8 or '

@@ -103,7 +103,7 @@ class AsViTBackbone(tf_keras.Model):
     stride = stride or self.stride
     if min(height, width) < stride * 2 ** (arch_lib.NUM_STAGES - 1):
       raise window_policy.WindowError(
-          f'image {height}x{width} is too small for stride {stride}: '
+          f'image {height}x{width} is too small for stride {stride}; '
           f'allowed: sides of at least {stride * 8} pixels')
     return tuple(
         window_policy.stage_windows(self.arch, n, h, w, self._window_policy,
