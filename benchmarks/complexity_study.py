@@ -26,7 +26,6 @@ import tf_keras
 
 from asvit_tf import cli
 from asvit_tf import complexity
-from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.data import digits
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
@@ -106,11 +105,10 @@ def load_data(image_size: int, seed: int) -> Dict[str, Any]:
 def run_study() -> Dict[str, Any]:
   rng = np.random.default_rng(_SEED.value)
   data = load_data(_IMAGE_SIZE.value, _SEED.value)
-  # One NTK batch of training images per initialization.
-  ntk_images = measurer_lib.ntk_image_count(complexity.Settings(),
-                                            _REPEATS.value)
+  # The Measurer takes its NTK batches, one per initialization, from the
+  # start of the training split.
   measurer = complexity.Measurer(
-      _IMAGE_SIZE.value, images=data['train'][0][:ntk_images],
+      _IMAGE_SIZE.value, images=data['train'][0],
       repeats=_REPEATS.value, seed=_SEED.value)
   rows: List[Dict[str, Any]] = []
   start = time.time()

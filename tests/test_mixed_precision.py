@@ -4,7 +4,6 @@ the classifier under Model Garden's mixed policies at every stride."""
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras
 
 from asvit_tf import errors
 from asvit_tf import precision
@@ -97,8 +96,8 @@ def test_attention_and_its_gradient_match_float32(dtype):
 def test_classifier_under_mixed_policy_matches_float32(tiny_arch, policy,
                                                        size, strides):
   mixed = builders.build_classifier(tiny_arch, 10, size)
-  tf_keras.mixed_precision.set_global_policy('float32')
-  full = builders.build_classifier(tiny_arch, 10, size)
+  with helpers.keras_policy('float32'):
+    full = builders.build_classifier(tiny_arch, 10, size)
   full.set_weights(mixed.get_weights())
   assert {v.dtype for v in mixed.variables} == {tf.float32}
   images = tf.random.stateless_normal([2, size, size, 3], [0, 0])
