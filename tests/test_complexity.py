@@ -144,13 +144,18 @@ def test_ntk_of_linear_network_is_scaled_gram_matrix():
       eigenvalues[-1] / eigenvalues[0], rel=1e-8)
 
 
-def test_ntk_equals_explicit_per_example_loop(tiny_arch):
-  model = builders.build_backbone(tiny_arch, SIZE)
+def _tiny_ntk_inputs(arch):
+  """Features, NTK weights and 4 images of a seeded `arch` backbone."""
+  model = builders.build_backbone(arch, SIZE)
   initialization.reinitialize(model, 5)
   images = tf.constant(np.random.default_rng(2).standard_normal(
       (4,) + SHAPE), tf.float32)
-  f = measurer_lib.pooled_features(model, layer_norm=True)
-  weights = measurer_lib.ntk_variables(model, 'weights')
+  return (measurer_lib.pooled_features(model, layer_norm=True),
+          measurer_lib.ntk_variables(model, 'weights'), images)
+
+
+def test_ntk_equals_explicit_per_example_loop(tiny_arch):
+  f, weights, images = _tiny_ntk_inputs(tiny_arch)
   theta = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
   rows = []
   for image in images:
@@ -169,12 +174,7 @@ def test_ntk_does_not_depend_on_the_order_of_the_parameters(tiny_arch):
   # ntk.py: J J^T is summed in float64, so reordering J's columns changes
   # only rounding far below the condition number's reported digits (summed
   # in float32 it moved by up to 0.1 % at 224).
-  model = builders.build_backbone(tiny_arch, SIZE)
-  initialization.reinitialize(model, 5)
-  images = tf.constant(np.random.default_rng(2).standard_normal(
-      (4,) + SHAPE), tf.float32)
-  f = measurer_lib.pooled_features(model, layer_norm=True)
-  weights = measurer_lib.ntk_variables(model, 'weights')
+  f, weights, images = _tiny_ntk_inputs(tiny_arch)
   thetas = [tf.function(lambda x, w=w: ntk.ntk_matrix(f, w, x))(images)
             for w in (weights, weights[::-1])]
   assert thetas[0].dtype == tf.float64
