@@ -10,6 +10,7 @@ from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import job as job_lib
 from asvit_tf.complexity import metric as metric_lib
+from asvit_tf.complexity import parallel
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.data import sources
 from asvit_tf.modeling import arch as arch_lib
@@ -38,6 +39,12 @@ NTK_PARAMETERS = flags.DEFINE_enum(
     settings_lib.NTK_PARAMETERS_HELP)
 TFDS_DATA_DIR = flags.DEFINE_string(
     'tfds_data_dir', None, 'TFDS data_dir for --data=tfds:NAME.')
+METRIC_WORKERS = flags.DEFINE_integer(
+    'metric_workers', None, 'Processes that measure a topology: 2 measures '
+    'L_E and the NTK at once, each in its own process with half the cores; 1 '
+    'both in this one. Default: 2 on a CPU-only machine with 2 or more '
+    'cores, else 1. The values are the same either way.',
+    lower_bound=1, upper_bound=2)
 
 
 def check_image_size(arch: arch_lib.ArchSpec, image_size: int) -> None:
@@ -83,6 +90,7 @@ def run(algorithm_type: Type[job_lib.Algorithm], config: Any,
 
 def build_metric() -> metric_lib.MetricFn:
   """The Measurer-backed metric for the flags (loads the images now)."""
+  workers = METRIC_WORKERS.value or parallel.default_workers()
   return metric_lib.measurer_metric(
       IMAGE_SIZE.value, DATA.value, REPEATS.value, NTK_BATCH_SIZE.value,
-      SEED.value, TFDS_DATA_DIR.value, NTK_PARAMETERS.value)
+      SEED.value, TFDS_DATA_DIR.value, NTK_PARAMETERS.value, workers)

@@ -51,6 +51,10 @@ _REPEATS = flags.DEFINE_integer('repeats', 2, 'Initializations per metric '
                                 '(paper: 5).')
 _NTK_BATCH = flags.DEFINE_integer('ntk_batch_size', 8, 'NTK batch (paper: '
                                   '16).')
+_METRIC_WORKERS = flags.DEFINE_integer(
+    'metric_workers', None, 'Processes measuring each topology in the search '
+    'and the scaling (their --metric_workers; default: 2 on a CPU-only '
+    'machine with 2 or more cores, else 1).', lower_bound=1, upper_bound=2)
 _STOP_PARAMS_M = flags.DEFINE_float('stop_params_m', 1.5, 'Scaling stops '
                                     'once a model has this many M params '
                                     '(authors: 80).')
@@ -92,10 +96,13 @@ def run_binary(module: str, args: Sequence[str]) -> None:
 
 
 def metric_flags(stage: str) -> List[str]:
+  workers = ([f'--metric_workers={_METRIC_WORKERS.value}']
+             if _METRIC_WORKERS.value else [])
   return [f'--model_dir={_stage_dir(stage)}', f'--seed={_SEED.value}',
           f'--image_size={_METRIC_IMAGE_SIZE.value}',
           f'--repeats={_REPEATS.value}',
-          f'--ntk_batch_size={_NTK_BATCH.value}', f'--data={_DATA.value}']
+          f'--ntk_batch_size={_NTK_BATCH.value}', f'--data={_DATA.value}',
+          *workers]
 
 
 def parse_phases(values: Sequence[str]) -> List[Dict[str, int]]:

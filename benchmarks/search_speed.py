@@ -45,6 +45,7 @@ from asvit_tf import counting
 from asvit_tf import errors
 from asvit_tf import complexity
 from asvit_tf.complexity import metric as metric_lib
+from asvit_tf.complexity import parallel
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
 from asvit_tf.search import reinforce
@@ -62,6 +63,10 @@ _POINTS = flags.DEFINE_list('points', ['seed', 'small', 'large'],
 _DATA = flags.DEFINE_string('data', 'digits', 'Image source for the NTK.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the timed runs.')
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'], 'Output.')
+_WORKERS = flags.DEFINE_integer(
+    'metric_workers', None, 'Processes measuring a topology, as the search '
+    'binary\'s flag (default: 2 on a CPU-only machine with 2 or more cores).',
+    lower_bound=1, upper_bound=2)
 
 SEARCH_STEPS = 500
 STOP_PARAMS = scaler_lib.ScaleConfig.stop_params
@@ -173,9 +178,10 @@ def main(argv: List[str]) -> None:
   peak = machine_peaks.matmul_peak_flops()
   bandwidth = machine_peaks.memory_bandwidth_bytes()
   start = time.perf_counter()
+  workers = _WORKERS.value or parallel.default_workers()
   metric = metric_lib.measurer_metric(
       _IMAGE_SIZE.value, _DATA.value, _REPEATS.value, _NTK_BATCH.value,
-      _SEED.value)
+      _SEED.value, workers=workers)
   setup = time.perf_counter() - start
   steps = time_search(metric)
   points = [time_scaling_point(metric, name) for name in _POINTS.value]
@@ -195,6 +201,7 @@ def main(argv: List[str]) -> None:
                    'ntk_batch_size': _NTK_BATCH.value, 'data': _DATA.value},
       'matmul_peak_tflops': peak / 1e12,
       'memory_bandwidth_gbps': bandwidth / 1e9,
+      'metric_workers': workers,
       'setup_seconds': setup,
       'search': {'steps': steps,
                  'mean_step_seconds': search_step,
@@ -212,7 +219,8 @@ def main(argv: List[str]) -> None:
     return
   print(f'protocol: {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, '
         f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}; '
-        f'{report["cpus"]} CPUs, load {report["load_average_1min"]:.1f}, '
+        f'{report["cpus"]} CPUs, {workers} metric processes, load '
+        f'{report["load_average_1min"]:.1f}, '
         f'matmul peak {peak / 1e12:.3f} TFLOP/s, memory '
         f'{bandwidth / 1e9:.1f} GB/s')
   print(f'search step: {search_step:.1f} s (mean of {len(search_seconds)}: '

@@ -7,6 +7,7 @@ network's closed form.
 """
 
 import math
+import multiprocessing
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from asvit_tf.complexity import initialization
 from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.complexity import metric as metric_lib
 from asvit_tf.complexity import ntk
+from asvit_tf.complexity import parallel
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import builders
@@ -354,3 +356,28 @@ def test_velocity_fast_path_equals_forward_mode(arch):
                              atol=1e-5 * abs(reference).max())
   assert curve.length_distortion(fast) == pytest.approx(
       curve.length_distortion(reference), rel=1e-6)
+
+
+def test_two_worker_processes_measure_what_one_process_measures():
+  # asvit_tf.complexity.parallel: L_E and the NTK, each in its own process,
+  # are the in-process values (the same functions; the thread count moves
+  # only last bits, so at most a rounding neighbour of 5 digits).
+  archs = [arch_lib.parse_arch(a) for a in (TINY_ARCH, TINY_ARCH_2, 'seed')]
+  values = {}
+  for workers in (1, 2):
+    metric = metric_lib.measurer_metric(SIZE, 'digits', repeats=2,
+                                        ntk_batch_size=2, seed=0,
+                                        workers=workers)
+    values[workers] = [metric(arch, 11) for arch in archs]
+  assert values[2] == [pytest.approx(v, rel=1e-4) for v in values[1]]
+  assert len({v for pair in values[1] for v in pair}) == 6
+
+
+def test_a_worker_refusing_its_inputs_is_one_usage_error():
+  with pytest.raises(errors.UsageError,
+                     match=r'\(>= 4, 32, 32, 3\), one NTK batch per'):
+    parallel.TwoProcessMeasurer(SIZE, np.zeros((3,) + SHAPE, np.float32),
+                                settings_lib.Settings(ntk_batch_size=2),
+                                repeats=2, seed=0)
+  assert not [p for p in multiprocessing.active_children()
+              if p.name.startswith('asvit-')]

@@ -152,7 +152,7 @@ def test_readme_main_job_runs_with_its_smallest_settings(tmp_path):
   argv = [a for a in argv if not a.startswith('--output_dir')]
   argv = [sys.executable, *argv, f'--output_dir={tmp_path}',
           '--search_steps=3', '--repeats=1', '--ntk_batch_size=2', '--width=8',
-          '--train_steps=12', '--phases=8:6']
+          '--train_steps=12', '--phases=8:6', '--metric_workers=1']
   # The search alone runs forked, to read the topology it finds; the job
   # then runs whole as the README's command in a fresh interpreter.
   assert argv[1] == '-m', argv
