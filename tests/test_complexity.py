@@ -360,9 +360,10 @@ def test_velocity_fast_path_equals_forward_mode(arch):
 
 def test_two_worker_processes_measure_what_one_process_measures():
   # asvit_tf.complexity.parallel: L_E and the NTK, each in its own process,
-  # are the in-process values (the same functions; the thread count moves
-  # only last bits, so at most a rounding neighbour of 5 digits).
-  archs = [arch_lib.parse_arch(a) for a in (TINY_ARCH, TINY_ARCH_2, 'seed')]
+  # are the in-process values on two topologies (the same functions; the
+  # thread count moves only last bits, so at most a rounding neighbour of 5
+  # digits).
+  archs = [arch_lib.parse_arch(a) for a in (TINY_ARCH, TINY_ARCH_2)]
   values = {}
   for workers in (1, 2):
     metric = metric_lib.measurer_metric(SIZE, 'digits', repeats=2,
@@ -370,7 +371,7 @@ def test_two_worker_processes_measure_what_one_process_measures():
                                         workers=workers)
     values[workers] = [metric(arch, 11) for arch in archs]
   assert values[2] == [pytest.approx(v, rel=1e-4) for v in values[1]]
-  assert len({v for pair in values[1] for v in pair}) == 6
+  assert len({v for pair in values[1] for v in pair}) == 4
 
 
 def test_a_worker_refusing_its_inputs_is_one_usage_error():
