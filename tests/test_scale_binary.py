@@ -11,7 +11,7 @@ def test_scale_binary_runs_end_to_end_with_the_real_metrics(tmp_path):
   result = helpers.run_module(
       'asvit_tf.scaling', f'--model_dir={tmp_path}', '--arch=seed',
       '--image_size=32', '--repeats=1', '--ntk_batch_size=2',
-      '--stop_params_m=2.33', '--max_params_m=2.34')
+      '--stop_params_m=2.33', '--max_params_m=2.34', '--metric_workers=1')
   assert result.returncode == 0, result.stderr
   assert 'step 1 | params 2.33M' in result.stdout
   saved = json.loads((tmp_path / 'scale_result.json').read_text())

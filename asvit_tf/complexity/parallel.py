@@ -8,12 +8,14 @@ length distortion while another measures the NTK, each with its own
 Measurer built from the same images, settings and seed, and each with its
 share of the cores for TF's intra-op threads. The values are the in-process
 ones (the same traced functions; the thread count changes only the last
-bits, below the metrics' rounding). Measured on a 2-core CPU, 224x224, 5
-initializations (benchmarks/README.md): 1.43x the steps per hour.
+bits, below the metrics' rounding). Measured on a 2-core CPU at the paper's
+protocol (benchmarks/README.md): 1.33x the search steps and 1.20x the
+scaling steps an hour.
 
-Workers start with `spawn` (TF is not fork-safe), ignore Ctrl-C (their parent
-ends them), and exit when their parent's end of the pipe closes, so a killed
-search leaves no process behind.
+Workers start with `spawn` (TF is not fork-safe), so a script that starts
+them guards its entry point with `if __name__ == '__main__':`. They ignore
+Ctrl-C (their parent ends them) and exit when their parent's end of the pipe
+closes, so a killed search leaves no process behind.
 """
 
 import multiprocessing
@@ -23,8 +25,10 @@ import traceback
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 from asvit_tf import errors
+from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.complexity import settings as settings_lib
 from asvit_tf.modeling import arch as arch_lib
 
@@ -35,7 +39,6 @@ WORKER_METRICS = ('length_distortion', 'ntk')
 def default_workers() -> int:
   """2 on a CPU-only machine with 2 or more cores, else 1 (in process): on a
   GPU the metrics run on the device, and two processes would each claim it."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if (os.cpu_count() or 1) < 2 or tf.config.list_physical_devices('GPU'):
     return 1
   return len(WORKER_METRICS)
@@ -46,10 +49,8 @@ def _serve(connection, metric: str, threads: int,
   """A worker: builds its Measurer, then answers (arch, seed) requests with
   ('ok', mean), ('usage', message) or ('bug', traceback) until None or EOF."""
   signal.signal(signal.SIGINT, signal.SIG_IGN)
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.threading.set_intra_op_parallelism_threads(threads)
   tf.get_logger().setLevel('ERROR')  # Every topology traces anew.
-  from asvit_tf.complexity import measurer as measurer_lib  # pylint: disable=g-import-not-at-top
 
   def answer(compute) -> bool:
     try:
