@@ -21,6 +21,7 @@ closes, so a killed search leaves no process behind.
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 from typing import Any, Dict, List, Tuple
 
@@ -44,6 +45,15 @@ def default_workers() -> int:
   return len(WORKER_METRICS)
 
 
+def _failure() -> Tuple[str, str]:
+  """The reply for the exception being handled: a UsageError's one line,
+  anything else (a bug) its traceback."""
+  error = sys.exc_info()[1]
+  if isinstance(error, errors.UsageError):
+    return 'usage', str(error)
+  return 'bug', traceback.format_exc()
+
+
 def _serve(connection, metric: str, threads: int,
            measurer_args: Dict[str, Any]) -> None:
   """A worker: builds its Measurer, then answers (arch, seed) requests with
@@ -51,26 +61,21 @@ def _serve(connection, metric: str, threads: int,
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   tf.config.threading.set_intra_op_parallelism_threads(threads)
   tf.get_logger().setLevel('ERROR')  # Every topology traces anew.
-
-  def answer(compute) -> bool:
-    try:
-      connection.send(('ok', compute()))
-      return True
-    except errors.UsageError as e:
-      connection.send(('usage', str(e)))
-    except Exception:  # pylint: disable=broad-except
-      connection.send(('bug', traceback.format_exc()))
-    return False
-
-  measurer = []
   try:
-    if not answer(lambda: measurer.append(
-        measurer_lib.Measurer(**measurer_args))):
+    try:
+      measurer = measurer_lib.Measurer(**measurer_args)
+    except Exception:  # pylint: disable=broad-except
+      connection.send(_failure())
       return
+    connection.send(('ok', None))
     while (request := connection.recv()) is not None:
       arch, seed = request
-      answer(lambda: measurer[0].measure(
-          arch_lib.parse_arch(arch), [metric], seed)[metric].mean)
+      try:
+        reply = ('ok', measurer.measure(arch_lib.parse_arch(arch), [metric],
+                                        seed)[metric].mean)
+      except Exception:  # pylint: disable=broad-except
+        reply = _failure()
+      connection.send(reply)
   except (EOFError, BrokenPipeError):  # The parent is gone.
     return
 
