@@ -41,32 +41,23 @@ from absl import flags
 import numpy as np
 
 from asvit_tf import cli
+from asvit_tf import complexity
 from asvit_tf import counting
 from asvit_tf import errors
-from asvit_tf import complexity
+from asvit_tf import metric_flags
 from asvit_tf.complexity import metric as metric_lib
-from asvit_tf.complexity import parallel
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
 from asvit_tf.search import reinforce
 from benchmarks import machine_peaks
 
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
-_REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.')
-_NTK_BATCH = flags.DEFINE_integer('ntk_batch_size', 16, 'NTK batch size.')
 _SEARCH_STEPS = flags.DEFINE_integer('search_steps', 4,
                                      'Search steps to time.')
 _SCALE_SAMPLES = flags.DEFINE_integer(
     'scale_samples', 2, 'Proxies timed per scaling point.')
 _POINTS = flags.DEFINE_list('points', ['seed', 'small', 'large'],
                             'Family members at which a scaling step is timed.')
-_DATA = flags.DEFINE_string('data', 'digits', 'Image source for the NTK.')
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the timed runs.')
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'], 'Output.')
-_WORKERS = flags.DEFINE_integer(
-    'metric_workers', None, 'Processes measuring a topology, as the search '
-    'binary\'s flag (default: 2 on a CPU-only machine with 2 or more cores).',
-    lower_bound=1, upper_bound=2)
 
 SEARCH_STEPS = 500
 STOP_PARAMS = scaler_lib.ScaleConfig.stop_params
@@ -85,20 +76,22 @@ def _images() -> int:
   """Images one measurement differentiates: every theta and NTK example of
   every initialization, a forward-mode pass or a per-example gradient each,
   priced at three forward passes."""
-  return _REPEATS.value * (complexity.Settings().num_thetas + _NTK_BATCH.value)
+  return metric_flags.REPEATS.value * (
+      complexity.Settings().num_thetas + metric_flags.NTK_BATCH_SIZE.value)
 
 
 def compute_bound_seconds(arch: arch_lib.ArchSpec, peak: float) -> float:
   """Seconds of one measurement of `arch` (both metrics, every
   initialization) at `peak` FLOP/s."""
-  return 2 * counting.arch_macs(arch, _IMAGE_SIZE.value) * 3 * _images() / peak
+  macs = counting.arch_macs(arch, metric_flags.IMAGE_SIZE.value)
+  return 2 * macs * 3 * _images() / peak
 
 
 def roofline_bound_seconds(arch: arch_lib.ArchSpec, peak: float,
                            bandwidth: float) -> float:
   """The compute bound with the attention priced at the slower of its MACs
   and its (tokens, tokens) float32 traffic at `bandwidth` bytes/s."""
-  attention = counting.arch_attention(arch, _IMAGE_SIZE.value)
+  attention = counting.arch_attention(arch, metric_flags.IMAGE_SIZE.value)
   traffic = 4 * attention.weights * ATTENTION_PASSES * _images() / bandwidth
   attention_compute = 2 * attention.macs * 3 * _images() / peak
   return (compute_bound_seconds(arch, peak) - attention_compute +
@@ -119,8 +112,8 @@ def add_bound(row: Dict[str, Any], peak: float, bandwidth: float) -> None:
 def time_search(metric: metric_lib.MetricFn) -> List[Dict[str, Any]]:
   """Each of the first `--search_steps` search steps, timed whole."""
   search = reinforce.Search(reinforce.SearchConfig(
-      steps=_SEARCH_STEPS.value, seed=_SEED.value,
-      image_size=_IMAGE_SIZE.value))
+      steps=_SEARCH_STEPS.value, seed=metric_flags.SEED.value,
+      image_size=metric_flags.IMAGE_SIZE.value))
   steps = []
   for _ in range(_SEARCH_STEPS.value):
     start = time.perf_counter()
@@ -143,13 +136,13 @@ def time_scaling_point(metric: metric_lib.MetricFn,
   measures = []
   for proxy in proxies[:_SCALE_SAMPLES.value]:
     start = time.perf_counter()
-    metric(proxy, _SEED.value)
+    metric(proxy, metric_flags.SEED.value)
     measures.append({'arch': arch_lib.format_arch(proxy),
                      'seconds': time.perf_counter() - start})
   per_measure = statistics.mean(m['seconds'] for m in measures)
   return {'point': name, 'arch': arch_lib.format_arch(arch),
-          'params': counting.arch_params(arch), 'measures_per_step': len(proxies),
-          'measures': measures,
+          'params': counting.arch_params(arch),
+          'measures_per_step': len(proxies), 'measures': measures,
           'seconds_per_step': per_measure * len(proxies)}
 
 
@@ -178,10 +171,8 @@ def main(argv: List[str]) -> None:
   peak = machine_peaks.matmul_peak_flops()
   bandwidth = machine_peaks.memory_bandwidth_bytes()
   start = time.perf_counter()
-  workers = _WORKERS.value or parallel.default_workers()
-  metric = metric_lib.measurer_metric(
-      _IMAGE_SIZE.value, _DATA.value, _REPEATS.value, _NTK_BATCH.value,
-      _SEED.value, workers=workers)
+  workers = metric_flags.metric_workers()
+  metric = metric_flags.build_metric()
   setup = time.perf_counter() - start
   steps = time_search(metric)
   points = [time_scaling_point(metric, name) for name in _POINTS.value]
@@ -196,9 +187,7 @@ def main(argv: List[str]) -> None:
   roofline = statistics.mean(s['roofline_efficiency'] for s in steps)
   report = {
       'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0],
-      'protocol': {'image_size': _IMAGE_SIZE.value,
-                   'repeats': _REPEATS.value,
-                   'ntk_batch_size': _NTK_BATCH.value, 'data': _DATA.value},
+      'protocol': metric_flags.metric_settings(),
       'matmul_peak_tflops': peak / 1e12,
       'memory_bandwidth_gbps': bandwidth / 1e9,
       'metric_workers': workers,
@@ -217,8 +206,10 @@ def main(argv: List[str]) -> None:
   if _FORMAT.value == 'json':
     print(json.dumps(report, indent=2))
     return
-  print(f'protocol: {_IMAGE_SIZE.value}x{_IMAGE_SIZE.value}, '
-        f'{_REPEATS.value} initializations, NTK batch {_NTK_BATCH.value}; '
+  protocol = report['protocol']
+  print(f'protocol: {protocol["image_size"]}x{protocol["image_size"]}, '
+        f'{protocol["repeats"]} initializations, NTK batch '
+        f'{protocol["ntk_batch_size"]}; '
         f'{report["cpus"]} CPUs, {workers} metric processes, load '
         f'{report["load_average_1min"]:.1f}, '
         f'matmul peak {peak / 1e12:.3f} TFLOP/s, memory '

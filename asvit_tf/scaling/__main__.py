@@ -16,6 +16,7 @@ from absl import flags
 from asvit_tf import cli
 from asvit_tf import errors
 from asvit_tf import job_flags
+from asvit_tf import metric_flags
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.scaling import scaler as scaler_lib
 
@@ -45,7 +46,7 @@ def main(argv: List[str]) -> None:
     raise errors.UsageError(
         f'--stop_params_m={_STOP_PARAMS_M.value} and --max_params_m='
         f'{_MAX_PARAMS_M.value}; allowed: 0 < stop_params_m <= max_params_m')
-  settings = job_flags.metric_settings()
+  settings = metric_flags.metric_settings()
   job_flags.check_image_size(arch, settings['image_size'])
   config = scaler_lib.ScaleConfig(
       arch=arch_lib.format_arch(arch),

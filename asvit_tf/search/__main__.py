@@ -14,6 +14,7 @@ from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import job_flags
+from asvit_tf import metric_flags
 from asvit_tf.search import reinforce
 from asvit_tf.search import space
 
@@ -36,7 +37,7 @@ flags.register_validator('baseline_momentum',
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  settings = job_flags.metric_settings()
+  settings = metric_flags.metric_settings()
   job_flags.check_image_size(space.finest_splits_arch(),
                              settings['image_size'])
   config = reinforce.SearchConfig(
