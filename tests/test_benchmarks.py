@@ -1,0 +1,26 @@
+"""benchmarks/search_speed.py: how its scaling hours are extrapolated."""
+
+import pytest
+
+from asvit_tf import counting
+from asvit_tf.modeling import arch as arch_lib
+from benchmarks import search_speed
+
+
+def test_scaling_run_sums_a_power_law_between_its_timed_points():
+  # Seconds a step c * params**alpha at two points around the nominal
+  # trajectory (geometric from the seed to 80 M, a step per block the
+  # published Large has beyond the seed): log-log interpolation is then
+  # exact, and the run's seconds are a geometric series.
+  seed, large = arch_lib.parse_arch('seed'), arch_lib.parse_arch('large')
+  start, stop = counting.arch_params(seed), search_speed.STOP_PARAMS
+  c, alpha = 3e-4, 0.8
+  points = [{'params': p, 'seconds_per_step': c * p ** alpha}
+            for p in (stop, start / 2)]
+  steps = sum(large.depths) - sum(seed.depths)
+  ratio = (stop / start) ** (alpha / steps)
+  expected = c * start ** alpha * (1 - ratio ** steps) / (1 - ratio)
+  result = search_speed.extrapolate_scaling(points)
+  assert result['steps'] == steps
+  assert result['seconds_per_step'][0] == pytest.approx(c * start ** alpha)
+  assert result['seconds'] == pytest.approx(expected, rel=1e-9)
