@@ -1,4 +1,5 @@
-"""A plain (non-editable) install carries the experiment YAMLs with it."""
+"""What the package brings to a fresh interpreter: the experiment YAMLs from a
+plain (non-editable) install, and the TF environment it sets on import."""
 
 import glob
 import os
@@ -30,3 +31,16 @@ def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
   assert found == str(site / 'official_configs' /
                       'asvit_smoke_digits_cpu.yaml')
   assert os.path.isfile(found)
+
+
+def test_importing_the_package_first_makes_tf_keras_the_keras_of_tf():
+  # tf.keras is the tf_keras every layer is built on, and TF's import leaves
+  # out Keras 3 and the scikit-learn it pulls in (about 1 s a process).
+  env = {k: v for k, v in os.environ.items() if k != 'TF_USE_LEGACY_KERAS'}
+  code = ('import sys, asvit_tf, tensorflow as tf, tf_keras; '
+          'print(tf.keras.layers.Dense is tf_keras.layers.Dense, '
+          '"keras" in sys.modules, "sklearn" in sys.modules)')
+  found = subprocess.run([sys.executable, '-c', code], env=env,
+                         capture_output=True, text=True, check=True,
+                         timeout=120).stdout.split()
+  assert found == ['True', 'False', 'False']
