@@ -6,7 +6,8 @@ import os
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
 
-import asvit_tf  # pylint: disable=g-import-not-at-top,unused-import  # TF's environment, before TF.
+# TF's environment (asvit_tf/__init__.py), set before TF loads.
+import asvit_tf  # pylint: disable=g-import-not-at-top,unused-import
 import pytest  # pylint: disable=g-import-not-at-top
 
 from tests.helpers import TINY_ARCH  # pylint: disable=g-import-not-at-top
