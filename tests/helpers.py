@@ -15,6 +15,7 @@ import traceback
 from typing import Any, Callable, Dict, Iterator, Tuple
 
 import numpy as np
+import tensorflow as tf
 import tf_keras
 
 from asvit_tf import job as job_lib
@@ -152,6 +153,34 @@ def run_module(module: str, *argv: str,
                timeout: float = 300) -> subprocess.CompletedProcess:
   """`python -m module argv...` from the repository root, forked."""
   return run_forked(_run_module_as_main, module, argv, timeout=timeout)
+
+
+def save_seeded_batches(builds: Dict[str, Callable[[], tf.data.Dataset]],
+                        count: int, out_path: str) -> None:
+  """The first `count` batches of each named dataset build, built after
+  seeding 1 with op determinism on (process-wide: call it forked), flattened
+  into the .npz `out_path` as NAME_BATCH_INDEX."""
+  tf.config.experimental.enable_op_determinism()
+  arrays = {}
+  for name, build in builds.items():
+    tf_keras.utils.set_random_seed(1)
+    for batch, (_, values) in enumerate(zip(range(count), build())):
+      for index, value in enumerate(tf.nest.flatten(values)):
+        arrays[f'{name}_{batch}_{index}'] = value.numpy()
+  np.savez(out_path, **arrays)
+
+
+def assert_task_batches_are_model_gardens(path: str) -> Dict[str, np.ndarray]:
+  """The 'task' batches of a `save_seeded_batches` file equal its
+  'model_garden' ones to the bit; returns the former."""
+  arrays = np.load(path)
+  ours = {key[len('task_'):]: arrays[key] for key in arrays.files
+          if key.startswith('task_')}
+  assert ours
+  for key, value in ours.items():
+    np.testing.assert_array_equal(value, arrays[f'model_garden_{key}'],
+                                  err_msg=key)
+  return ours
 
 
 def assert_one_line_error(result, start: str) -> None:

@@ -4,7 +4,6 @@ the training input."""
 import numpy as np
 import pytest
 import tensorflow as tf
-import tf_keras
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling import hyperparams
@@ -90,7 +89,7 @@ def save_training_batches(records: str, out_path: str) -> None:
   """The first batches of the smoke config's training input (RandAugment,
   Mixup/CutMix, here with crops and flips too), seeded as `--seed` seeds a
   run, through the task and through Model Garden's own `build_inputs`, which
-  tf.data traces with AutoGraph. Runs forked: op determinism is global."""
+  tf.data traces with AutoGraph."""
   params = hyperparams.override_params_dict(
       exp_factory.get_exp_config('asvit_imagenet'), helpers.SMOKE_CONFIG,
       is_strict=True)
@@ -98,16 +97,12 @@ def save_training_batches(records: str, out_path: str) -> None:
       input_path=records, decode_jpeg_only=False, aug_crop=True,
       aug_rand_hflip=True, seed=1)
   task = task_factory.get_task(params.task)
-  tf.config.experimental.enable_op_determinism()
-  builds = {'task': task.build_inputs, 'model_garden': lambda d: (
-      image_classification.ImageClassificationTask.build_inputs(task, d))}
-  arrays = {}
-  for name, build in builds.items():
-    tf_keras.utils.set_random_seed(1)
-    for index, (_, (images, labels)) in enumerate(zip(range(3), build(data))):
-      arrays[f'{name}_images_{index}'] = images.numpy()
-      arrays[f'{name}_labels_{index}'] = labels.numpy()
-  np.savez(out_path, **arrays)
+  helpers.save_seeded_batches({
+      'task': lambda: task.build_inputs(data),
+      'model_garden': lambda: (
+          image_classification.ImageClassificationTask.build_inputs(task,
+                                                                    data))},
+      3, out_path)
 
 
 def test_training_input_is_model_gardens_to_the_bit(tmp_path):
@@ -116,11 +111,8 @@ def test_training_input_is_model_gardens_to_the_bit(tmp_path):
   result = helpers.run_forked(save_training_batches, records,
                               str(tmp_path / 'batches.npz'))
   assert result.returncode == 0, result.stderr[-3000:]
-  arrays = np.load(tmp_path / 'batches.npz')
-  for key in arrays.files:
-    if key.startswith('task_'):
-      theirs = arrays[key.replace('task_', 'model_garden_', 1)]
-      np.testing.assert_array_equal(arrays[key], theirs, err_msg=key)
-  labels = arrays['task_labels_0']
+  batches = helpers.assert_task_batches_are_model_gardens(
+      str(tmp_path / 'batches.npz'))
+  labels = batches['0_1']
   assert labels.shape == (16, 10)
   assert not np.all(np.isin(labels, (0.0, 1.0)))  # Mixup's soft labels.

@@ -158,6 +158,7 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
       grads = scaler.get_unscaled_gradients(grads)
     return loss, outputs, grads
 
+  @tf.autograph.experimental.do_not_convert
   def build_inputs(self, params, input_context: Optional[
       tf.distribute.InputContext] = None) -> tf.data.Dataset:
     """Model Garden's classification input; `digits:<split>` is written.
@@ -174,5 +175,4 @@ class AsViTClassificationTask(image_classification.ImageClassificationTask):
               params.input_path, data_dir,
               self.task_config.model.input_size[0]),
           decode_jpeg_only=False)  # The digits are PNG.
-    return tf.autograph.experimental.do_not_convert(super().build_inputs)(
-        params, input_context)
+    return super().build_inputs(params, input_context)
