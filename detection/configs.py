@@ -13,6 +13,7 @@ linear warm-up, scale jitter 0.1..2.0 with horizontal flips, stochastic depth
 padded) so that stage 1 at 1024 does not attend over 128x128-token windows.
 """
 
+import dataclasses
 import math
 import os
 
@@ -34,6 +35,12 @@ COCO_NUM_CLASSES = 91  # Category ids 1..90 and the background 0.
 CASCADE_IOU_THRESHOLDS = (0.6, 0.7)
 
 
+@dataclasses.dataclass
+class AsViTMaskRCNNTask(maskrcnn.MaskRCNNTask):
+  """Model Garden's Mask R-CNN task config, field for field; its own class so
+  that `detection.task` registers the task that runs it."""
+
+
 @exp_factory.register_config_factory('cascadercnn_asvit_coco')
 def cascadercnn_asvit_coco() -> cfg.ExperimentConfig:
   """As-ViT Large Cascade Mask R-CNN on COCO 2017 with the paper's recipe."""
@@ -45,7 +52,7 @@ def cascadercnn_asvit_coco() -> cfg.ExperimentConfig:
   warmup_steps = 500
   return cfg.ExperimentConfig(
       runtime=cfg.RuntimeConfig(mixed_precision_dtype='bfloat16'),
-      task=maskrcnn.MaskRCNNTask(
+      task=AsViTMaskRCNNTask(
           init_checkpoint_modules='backbone',
           annotation_file=os.path.join(COCO_INPUT_PATH_BASE, 'annotations',
                                        'instances_val2017.json'),

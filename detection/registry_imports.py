@@ -3,3 +3,4 @@
 # pylint: disable=unused-import
 from asvit_tf import registry_imports
 from detection import configs
+from detection import task

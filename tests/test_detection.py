@@ -10,6 +10,7 @@ import tf_keras
 from official.core import exp_factory
 from official.core import task_factory
 from official.modeling import hyperparams
+from official.vision.tasks import maskrcnn
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
@@ -17,6 +18,7 @@ from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import builders
 from detection import synthetic_coco
 from detection import detector_cost
+from detection import task as detection_task
 from detection import registry_imports  # pylint: disable=unused-import
 from tests import helpers
 from tests.helpers import TINY_ARCH
@@ -191,6 +193,33 @@ def test_one_training_step_under_mixed_precision(smoke, dtype):
       break
     assert number < 6, 'the weights did not move in 5 steps'
   assert all(np.isfinite(m.result().numpy()) for m in metrics)
+
+
+def save_training_batches(train_path: str, out_path: str) -> None:
+  """Two seeded batches of the smoke config's training input through the
+  project's task and through Model Garden's own `build_inputs`, which
+  tf.data traces with AutoGraph."""
+  params = _config(SMOKE_YAML, {'task': {'train_data': {
+      'input_path': train_path, 'seed': 1}}})
+  task = task_factory.get_task(params.task)
+  assert isinstance(task, detection_task.AsViTMaskRCNNTask)
+  data = params.task.train_data
+  helpers.save_seeded_batches({
+      'task': lambda: task.build_inputs(data),
+      'model_garden': lambda: maskrcnn.MaskRCNNTask.build_inputs(task, data)},
+      2, out_path)
+
+
+def test_training_input_is_model_gardens_to_the_bit(smoke, tmp_path):
+  # The task builds Model Garden's input without AutoGraph (detection.task).
+  params, _, _ = smoke
+  result = helpers.run_forked(save_training_batches,
+                              params.task.train_data.input_path,
+                              str(tmp_path / 'batches.npz'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  batches = helpers.assert_task_batches_are_model_gardens(
+      str(tmp_path / 'batches.npz'))
+  assert len(batches) > 20  # Images, boxes, masks, anchor targets, ...
 
 
 def test_backbone_loads_from_a_classification_checkpoint(smoke, tmp_path):
