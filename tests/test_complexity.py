@@ -185,6 +185,28 @@ def test_ntk_does_not_depend_on_the_order_of_the_parameters(tiny_arch):
       ntk.condition_number(thetas[1].numpy()), rel=1e-10)
 
 
+@pytest.mark.parametrize('arch', [TINY_ARCH, TINY_ARCH_2, UNEVEN_ARCH])
+def test_ntk_without_graph_optimization_equals_the_optimized_graph(arch):
+  # The Measurer calls the NTK's function without Grappler (ntk.py): the
+  # same Theta as the optimized graph to float32 rounding, and TF's option
+  # back as it was, also after an error inside.
+  f, weights, images = _tiny_ntk_inputs(arch_lib.parse_arch(arch))
+  options = tf.config.optimizer.get_experimental_options()
+  optimized = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
+  with ntk.without_graph_optimization():
+    assert tf.config.optimizer.get_experimental_options()[
+        'disable_meta_optimizer']
+    plain = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
+  assert tf.config.optimizer.get_experimental_options() == options
+  with pytest.raises(ZeroDivisionError):
+    with ntk.without_graph_optimization():
+      _ = 1 / 0
+  assert tf.config.optimizer.get_experimental_options() == options
+  np.testing.assert_allclose(plain.numpy(), optimized.numpy(), rtol=1e-5)
+  assert ntk.condition_number(plain.numpy()) == pytest.approx(
+      ntk.condition_number(optimized.numpy()), rel=1e-5)
+
+
 def test_ntk_parameters_are_the_authors_weights(tiny_arch):
   # docs/design.md section 2: every parameter named `weight`: kernels and
   # LayerNorm gammas, not biases or betas.

@@ -205,7 +205,8 @@ class Measurer:
 
   def _ntk_value(self, compiled: _Compiled,
                  repeat: int) -> Dict[str, float]:
-    theta = compiled.ntk_matrix(self.ntk_batch(repeat)).numpy()
+    with ntk_lib.without_graph_optimization():
+      theta = compiled.ntk_matrix(self.ntk_batch(repeat)).numpy()
     return {'ntk': ntk_lib.condition_number(theta)}
 
   def _over_initializations(
