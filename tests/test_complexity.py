@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from asvit_tf import errors
 from asvit_tf.complexity import curve
+from asvit_tf.complexity import grappler
 from asvit_tf.complexity import initialization
 from asvit_tf.complexity import measurer as measurer_lib
 from asvit_tf.complexity import metric as metric_lib
@@ -186,25 +187,47 @@ def test_ntk_does_not_depend_on_the_order_of_the_parameters(tiny_arch):
 
 
 @pytest.mark.parametrize('arch', [TINY_ARCH, TINY_ARCH_2, UNEVEN_ARCH])
-def test_ntk_without_graph_optimization_equals_the_optimized_graph(arch):
-  # The Measurer calls the NTK's function without Grappler (ntk.py): the
-  # same Theta as the optimized graph to float32 rounding, and TF's option
-  # back as it was, also after an error inside.
-  f, weights, images = _tiny_ntk_inputs(arch_lib.parse_arch(arch))
+def test_metrics_with_fewer_graph_passes_equal_the_fully_optimized(arch):
+  # The Measurer calls L_E's and the NTK's functions with only some of
+  # Grappler's passes (grappler.py): the same v and Theta as with all of
+  # them, to float32 rounding, and TF's options back as they were, also
+  # after an error inside.
+  model = builders.build_backbone(arch_lib.parse_arch(arch), SIZE)
+  initialization.reinitialize(model, 5)
+  curve_f = measurer_lib.pooled_features(model, layer_norm=False)
+  ntk_f = measurer_lib.pooled_features(model, layer_norm=True)
+  weights = measurer_lib.ntk_variables(model, 'weights')
+  images = tf.constant(np.random.default_rng(2).standard_normal(
+      (4,) + SHAPE), tf.float32)
+  circle = (tf.constant(curve.sample_thetas(4, 'uniform_exclusive'),
+                        tf.float32),
+            *(tf.constant(u, tf.float32)
+              for u in curve.orthonormal_pair(SHAPE, 0)),
+            tf.constant(1.0))
+  velocity = lambda: tf.function(
+      lambda *a: curve.velocity(curve_f, *a))(*circle)
+  ntk_of = lambda: tf.function(
+      lambda x: ntk.ntk_matrix(ntk_f, weights, x))(images)
   options = tf.config.optimizer.get_experimental_options()
-  optimized = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
-  with ntk.without_graph_optimization():
+  optimized = velocity().numpy(), ntk_of().numpy()
+  with grappler.passes(grappler.LENGTH_DISTORTION_PASSES):
+    assert not tf.config.optimizer.get_experimental_options()['remapping']
+    fewer_v = velocity().numpy()
+  with grappler.passes(grappler.NTK_PASSES):
     assert tf.config.optimizer.get_experimental_options()[
         'disable_meta_optimizer']
-    plain = tf.function(lambda x: ntk.ntk_matrix(f, weights, x))(images)
+    fewer_theta = ntk_of().numpy()
   assert tf.config.optimizer.get_experimental_options() == options
   with pytest.raises(ZeroDivisionError):
-    with ntk.without_graph_optimization():
+    with grappler.passes(grappler.LENGTH_DISTORTION_PASSES):
       _ = 1 / 0
   assert tf.config.optimizer.get_experimental_options() == options
-  np.testing.assert_allclose(plain.numpy(), optimized.numpy(), rtol=1e-5)
-  assert ntk.condition_number(plain.numpy()) == pytest.approx(
-      ntk.condition_number(optimized.numpy()), rel=1e-5)
+  np.testing.assert_allclose(fewer_v, optimized[0], rtol=1e-5, atol=1e-9)
+  assert curve.length_distortion(fewer_v) == pytest.approx(
+      curve.length_distortion(optimized[0]), rel=1e-6)
+  np.testing.assert_allclose(fewer_theta, optimized[1], rtol=1e-5)
+  assert ntk.condition_number(fewer_theta) == pytest.approx(
+      ntk.condition_number(optimized[1]), rel=1e-5)
 
 
 def test_ntk_parameters_are_the_authors_weights(tiny_arch):

@@ -23,6 +23,7 @@ import tf_keras
 
 from asvit_tf import errors
 from asvit_tf.complexity import curve
+from asvit_tf.complexity import grappler
 from asvit_tf.complexity import initialization
 from asvit_tf.complexity import ntk as ntk_lib
 from asvit_tf.complexity import settings as settings_lib
@@ -191,7 +192,8 @@ class Measurer:
     if any(n in settings_lib.SECOND_ORDER_METRICS for n in names):
       v, a = (t.numpy() for t in compiled.velocity_and_acceleration(*args))
     else:
-      v, a = compiled.velocity(*args).numpy(), None
+      with grappler.passes(grappler.LENGTH_DISTORTION_PASSES):
+        v, a = compiled.velocity(*args).numpy(), None
     values = {}
     for name in names:
       if name == 'length_distortion':
@@ -205,7 +207,7 @@ class Measurer:
 
   def _ntk_value(self, compiled: _Compiled,
                  repeat: int) -> Dict[str, float]:
-    with ntk_lib.without_graph_optimization():
+    with grappler.passes(grappler.NTK_PASSES):
       theta = compiled.ntk_matrix(self.ntk_batch(repeat)).numpy()
     return {'ntk': ntk_lib.condition_number(theta)}
 

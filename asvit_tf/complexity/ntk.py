@@ -15,8 +15,7 @@ float64, a block of columns at a time; the condition number then depends on
 J alone, and the same J in any column order gives it to about 1e-8.
 """
 
-import contextlib
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -45,29 +44,6 @@ def ntk_matrix(f: FeatureFn, variables: Sequence[tf.Variable],
                        parallel_iterations=PARALLEL_EXAMPLES,
                        fn_output_signature=variables[0].dtype)
   return gram(jacobian)
-
-
-@contextlib.contextmanager
-def without_graph_optimization() -> Iterator[None]:
-  """Functions first called inside run without TF's graph optimizer.
-
-  The NTK's function is instantiated once per topology and called once per
-  initialization. Grappler's rewrite of its graph took about 0.3 s of a
-  topology's first call at 224 and 0.2 s at 32 and left the later calls no
-  faster, so a never-seen topology's NTK costs 6 % (224, 5 initializations)
-  to 20 % (32, 2) less without it (benchmarks/README.md). Length distortion
-  keeps it: unsimplified, its transposed reverse pass ran 1.6x slower. The
-  option is TF's process-wide one, restored on exit.
-  """
-  previous = tf.config.optimizer.get_experimental_options().get(
-      'disable_meta_optimizer', False)
-  tf.config.optimizer.set_experimental_options(
-      {'disable_meta_optimizer': True})
-  try:
-    yield
-  finally:
-    tf.config.optimizer.set_experimental_options(
-        {'disable_meta_optimizer': previous})
 
 
 def gram(jacobian: tf.Tensor) -> tf.Tensor:
