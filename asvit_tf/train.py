@@ -36,6 +36,7 @@ from asvit_tf import precision
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf import run_dir
+from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 
 FLAGS = flags.FLAGS
@@ -83,7 +84,9 @@ def run_experiment(params: config_definitions.ExperimentConfig,
                    model_dir: str, mode: str,
                    enable_async_checkpointing: bool = False
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
-  """Runs `mode` under the configured strategy with Model Garden's trainer."""
+  """Runs `mode` under the configured strategy with Model Garden's trainer
+  (asvit_tf.trainer: its optimizer's variables made before the first
+  step)."""
   validate(params, mode)
   precision.set_policy(params.runtime)
   strategy = distribute_utils.get_distribution_strategy(
@@ -93,9 +96,14 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       tpu_address=params.runtime.tpu)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
+    trainer = train_utils.create_trainer(
+        params, task, train='train' in mode, evaluate='eval' in mode,
+        checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
+            params, model_dir),
+        trainer_cls=trainer_lib.Trainer)
   return train_lib.run_experiment(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
-      model_dir=model_dir,
+      model_dir=model_dir, trainer=trainer,
       eval_summary_manager=summary_manager.maybe_build_eval_summary_manager(
           params=params, model_dir=model_dir),
       enable_async_checkpointing=enable_async_checkpointing)

@@ -6,9 +6,15 @@ import math
 import os
 import re
 
+from official.core import exp_factory
+from official.core import task_factory
+from official.core import train_utils
+from official.modeling import hyperparams
 import pytest
 import tensorflow as tf
 
+from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf import trainer as trainer_lib
 from tests import helpers
 
 
@@ -183,3 +189,23 @@ def test_bad_config_fails_in_one_line_before_any_write(
   helpers.assert_one_line_error(result, f'error: {message}')
   assert result.stderr.rstrip().splitlines()[-1] == f'error: {message}'
   assert not os.listdir(tmp_path)
+
+
+def test_first_training_loop_is_traced_once(tmp_path):
+  # asvit_tf.trainer: the optimizer's variables exist before the first step,
+  # whose traced loop would otherwise make them and be traced again without
+  # them (Model Garden's own trainer: twice). Under float16 the optimizer is
+  # AdamW inside the loss scaling inside the EMA.
+  params = hyperparams.override_params_dict(
+      exp_factory.get_exp_config('asvit_imagenet'), helpers.SMOKE_CONFIG,
+      is_strict=True)
+  params.override({'runtime': {'mixed_precision_dtype': 'float16'}})
+  with helpers.keras_policy('mixed_float16'):
+    task = task_factory.get_task(params.task, logging_dir=str(tmp_path))
+    trainer = train_utils.create_trainer(
+        params, task, train=True, evaluate=False,
+        trainer_cls=trainer_lib.Trainer)
+    logs = trainer.train(tf.constant(1))
+  assert math.isfinite(float(logs['training_loss']))
+  loop = trainer._train_loop_fn  # pylint: disable=protected-access
+  assert loop.experimental_get_tracing_count() == 1
