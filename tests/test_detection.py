@@ -13,6 +13,7 @@ from official.modeling import hyperparams
 from official.vision.tasks import maskrcnn
 
 from asvit_tf import counting
+from asvit_tf import trainer as trainer_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import builders
@@ -138,6 +139,8 @@ def test_two_training_steps_then_coco_evaluation(smoke):
   params, task, model = smoke
   optimizer = task.create_optimizer(params.trainer.optimizer_config,
                                     params.runtime)
+  # As asvit_tf.train's trainer does, so that the step is traced once.
+  trainer_lib.make_optimizer_variables(optimizer, model.trainable_variables)
   metrics = task.build_metrics(training=True)
   step = tf.function(lambda inputs: task.train_step(inputs, model, optimizer,
                                                     metrics))
@@ -179,6 +182,7 @@ def test_one_training_step_under_mixed_precision(smoke, dtype):
   assert {f.dtype.name for f in features.values()} == {dtype}
   assert {v.dtype for v in model.trainable_weights} == {tf.float32}
   before = [w.numpy() for w in model.backbone.trainable_weights]
+  trainer_lib.make_optimizer_variables(optimizer, model.trainable_variables)
   metrics = task.build_metrics(training=True)
   step = tf.function(lambda inputs: task.train_step(inputs, model, optimizer,
                                                     metrics))
