@@ -6,10 +6,8 @@ import math
 import os
 import re
 
-from official.core import exp_factory
 from official.core import task_factory
 from official.core import train_utils
-from official.modeling import hyperparams
 import pytest
 import tensorflow as tf
 
@@ -196,10 +194,10 @@ def test_first_training_loop_is_traced_once(tmp_path):
   # whose traced loop would otherwise make them and be traced again without
   # them (Model Garden's own trainer: twice). Under float16 the optimizer is
   # AdamW inside the loss scaling inside the EMA.
-  params = hyperparams.override_params_dict(
-      exp_factory.get_exp_config('asvit_imagenet'), helpers.SMOKE_CONFIG,
-      is_strict=True)
-  params.override({'runtime': {'mixed_precision_dtype': 'float16'}})
+  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
+      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG],
+      params_override='runtime.mixed_precision_dtype=float16'),
+                                           print_return=False)
   with helpers.keras_policy('mixed_float16'):
     task = task_factory.get_task(params.task, logging_dir=str(tmp_path))
     trainer = train_utils.create_trainer(
