@@ -8,9 +8,12 @@ elsewhere. The training-free metrics (asvit_tf.complexity, search, scale)
 always run in float32.
 """
 
-from typing import Optional
+import functools
+from typing import FrozenSet, Optional
 
 import tensorflow as tf
+# TF's own test utilities read oneDNN's runtime switch from here.
+from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-direct-tensorflow-import
 from official.core import config_definitions
 from official.modeling import performance
 
@@ -27,16 +30,36 @@ def at_least_float32(dtype: tf.DType) -> tf.DType:
   return tf.float32 if dtype.size < 4 else dtype
 
 
-def cpu_has_fast_bfloat16(cpuinfo_path: str = '/proc/cpuinfo') -> bool:
-  """Whether the CPU has bfloat16 matmul instructions (Linux x86 flags)."""
+def cpu_flags(cpuinfo_path: str = '/proc/cpuinfo') -> FrozenSet[str]:
+  """The CPU's feature flags (Linux x86); none where they cannot be read."""
   try:
     with open(cpuinfo_path) as f:
       lines = f.read().splitlines()
-  except OSError:  # Not Linux: no way to tell, so no.
+  except OSError:  # Not Linux: no way to tell.
+    return frozenset()
+  return frozenset(flag for line in lines
+                   if line.startswith('flags') and ':' in line
+                   for flag in line.split(':', 1)[1].split())
+
+
+def cpu_has_fast_bfloat16(cpuinfo_path: str = '/proc/cpuinfo') -> bool:
+  """Whether the CPU has bfloat16 matmul instructions."""
+  return bool(FAST_BFLOAT16_CPU_FLAGS & cpu_flags(cpuinfo_path))
+
+
+@functools.lru_cache(maxsize=None)
+def native_softmax_rounds_once(dtype: tf.DType) -> bool:
+  """Whether TF's own softmax of `dtype` logits computes in float32 and
+  rounds its result once here. For bfloat16 its oneDNN CPU kernels do; TF
+  runs them where oneDNN is on (its default on CPUs with AVX-512) and the
+  CPU has AVX-512. Its Eigen CPU kernels round step by step (383 of 4802
+  bfloat16 weights one unit in the last place off on an AVX2 CPU), and
+  float16 (oneDNN only with AVX512_FP16), GPUs and TPUs are not relied on."""
+  if (tf.config.list_logical_devices('GPU') or
+      tf.config.list_logical_devices('TPU')):
     return False
-  return any(
-      FAST_BFLOAT16_CPU_FLAGS & set(line.split(':', 1)[1].split())
-      for line in lines if line.startswith('flags') and ':' in line)
+  return (dtype == tf.bfloat16 and _pywrap_util_port.IsMklEnabled() and
+          'avx512f' in cpu_flags())
 
 
 def resolve(dtype: Optional[str],

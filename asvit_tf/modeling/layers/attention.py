@@ -49,12 +49,17 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   differentiate through it as through any TF function.
 
   Under mixed precision (bfloat16 or float16 q, k, v) the matmuls run in
-  that dtype; TF's softmax kernels take the max, exponentials and sum of
-  bfloat16 and float16 scores in float32 and round the result once, and
-  rowsum(G * O), the softmax normalization's term in dS, is summed in
-  float32.
+  that dtype; the softmax takes the max, exponentials and sum of the scores
+  in float32 and rounds the weights once (TF's oneDNN kernels do so for
+  bfloat16; elsewhere the scores are cast, see
+  precision.native_softmax_rounds_once), and rowsum(G * O), the softmax
+  normalization's term in dS, is summed in float32.
   """
-  weights = tf.nn.softmax(tf.matmul(q, k, transpose_b=True))
+  scores = tf.matmul(q, k, transpose_b=True)
+  if q.dtype.size < 4 and not precision.native_softmax_rounds_once(q.dtype):
+    weights = tf.cast(tf.nn.softmax(tf.cast(scores, tf.float32)), q.dtype)
+  else:
+    weights = tf.nn.softmax(scores)
   out = tf.matmul(weights, v)
 
   def grad(upstream):
