@@ -29,6 +29,21 @@ def test_digits_tfrecords_are_model_garden_classification_records(tmp_path):
       digits.split_indices(100, seed=3)['train'].tolist())
 
 
+def test_digits_tfrecords_are_reused_without_loading_the_images(
+    tmp_path, monkeypatch):
+  paths = digits.write_tfrecords(str(tmp_path), 16)
+  sizes = {split: tf.io.gfile.stat(path).length
+           for split, path in paths.items()}
+
+  def unexpected_load(image_size):
+    raise AssertionError(f'the images were loaded again at {image_size}')
+
+  monkeypatch.setattr(digits, 'load_digits_images', unexpected_load)
+  assert digits.write_tfrecords(str(tmp_path), 16) == paths
+  assert {split: tf.io.gfile.stat(path).length
+          for split, path in paths.items()} == sizes
+
+
 def test_sources_agree_and_are_seeded(tmp_path):
   paths = digits.write_tfrecords(str(tmp_path / 'records'), 32)
   images, labels = digits.load_digits_images(32)

@@ -59,19 +59,20 @@ def write_tfrecords(output_dir: str, image_size: int,
                     seed: int = 0) -> Dict[str, str]:
   """Writes `{split}-00000-of-00001.tfrecord`; returns split -> file path.
 
-  Files already written for the same size and split are reused.
+  Files already written for the same size and split are reused, without
+  loading the images again.
   """
+  paths = {split: os.path.join(output_dir, f'{split}-00000-of-00001.tfrecord')
+           for split in SPLITS}
+  missing = [split for split in SPLITS if not tf.io.gfile.exists(paths[split])]
+  if not missing:
+    return paths
   images, labels = load_digits_images(image_size)
-  paths = {}
-  for split, indices in split_indices(len(labels), validation_fraction,
-                                      seed).items():
-    path = os.path.join(output_dir, f'{split}-00000-of-00001.tfrecord')
-    paths[split] = path
-    if tf.io.gfile.exists(path):
-      continue
-    tf.io.gfile.makedirs(output_dir)
-    with tf.io.TFRecordWriter(path + '.tmp') as writer:
-      for i in indices:
+  indices = split_indices(len(labels), validation_fraction, seed)
+  tf.io.gfile.makedirs(output_dir)
+  for split in missing:
+    with tf.io.TFRecordWriter(paths[split] + '.tmp') as writer:
+      for i in indices[split]:
         writer.write(_example(images[i], labels[i]).SerializeToString())
-    tf.io.gfile.rename(path + '.tmp', path, overwrite=True)
+    tf.io.gfile.rename(paths[split] + '.tmp', paths[split], overwrite=True)
   return paths
