@@ -55,15 +55,15 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   precision.native_softmax_rounds_once), and rowsum(G * O), the softmax
   normalization's term in dS, is summed in float32.
   """
+  wide = precision.at_least_float32(q.dtype)
   scores = tf.matmul(q, k, transpose_b=True)
-  if q.dtype.size < 4 and not precision.native_softmax_rounds_once(q.dtype):
-    weights = tf.cast(tf.nn.softmax(tf.cast(scores, tf.float32)), q.dtype)
+  if wide != q.dtype and not precision.native_softmax_rounds_once(q.dtype):
+    weights = tf.cast(tf.nn.softmax(tf.cast(scores, wide)), q.dtype)
   else:
     weights = tf.nn.softmax(scores)
   out = tf.matmul(weights, v)
 
   def grad(upstream):
-    wide = precision.at_least_float32(q.dtype)
     correction = tf.reduce_sum(
         tf.cast(upstream, wide) * tf.cast(out, wide), axis=-1, keepdims=True)
     centred = tf.matmul(
