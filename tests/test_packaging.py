@@ -33,14 +33,18 @@ def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
   assert os.path.isfile(found)
 
 
-def test_importing_the_package_first_makes_tf_keras_the_keras_of_tf():
+def test_importing_the_package_first_sets_tfs_environment():
   # tf.keras is the tf_keras every layer is built on, and TF's import leaves
-  # out Keras 3 and the scikit-learn it pulls in (about 1 s a process).
-  env = {k: v for k, v in os.environ.items() if k != 'TF_USE_LEGACY_KERAS'}
+  # out Keras 3 and the scikit-learn it pulls in (about 1 s a process); CPU
+  # tensors come from TF's pooling allocator, the one that keeps statistics.
+  env = {k: v for k, v in os.environ.items()
+         if k not in ('TF_USE_LEGACY_KERAS', 'TF_CPU_ALLOCATOR_USE_BFC')}
   code = ('import sys, asvit_tf, tensorflow as tf, tf_keras; '
           'print(tf.keras.layers.Dense is tf_keras.layers.Dense, '
-          '"keras" in sys.modules, "sklearn" in sys.modules)')
+          '"keras" in sys.modules, "sklearn" in sys.modules); '
+          'tf.zeros([256]) + 1; print(tf.config.experimental'
+          '.get_memory_info("CPU:0")["peak"] >= 1024)')
   found = subprocess.run([sys.executable, '-c', code], env=env,
                          capture_output=True, text=True, check=True,
                          timeout=120).stdout.split()
-  assert found == ['True', 'False', 'False']
+  assert found == ['True', 'False', 'False', 'True']
