@@ -7,6 +7,8 @@ import subprocess
 import sys
 import zipfile
 
+import asvit_tf
+
 from tests import helpers
 
 
@@ -35,16 +37,28 @@ def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
 
 def test_importing_the_package_first_sets_tfs_environment():
   # tf.keras is the tf_keras every layer is built on, and TF's import leaves
-  # out Keras 3 and the scikit-learn it pulls in (about 1 s a process); CPU
-  # tensors come from TF's pooling allocator, the one that keeps statistics.
+  # out Keras 3 and the scikit-learn it pulls in (about 1 s a process); on a
+  # host that computes on its CPU, CPU tensors come from TF's pooling
+  # allocator (the one that keeps statistics), free to grow to the host's
+  # memory.
   env = {k: v for k, v in os.environ.items()
-         if k not in ('TF_USE_LEGACY_KERAS', 'TF_CPU_ALLOCATOR_USE_BFC')}
-  code = ('import sys, asvit_tf, tensorflow as tf, tf_keras; '
+         if k not in ('TF_USE_LEGACY_KERAS', 'TF_CPU_ALLOCATOR_USE_BFC',
+                      'TF_CPU_BFC_MEM_LIMIT_IN_MB')}
+  code = ('import os, sys, asvit_tf, tensorflow as tf, tf_keras\n'
           'print(tf.keras.layers.Dense is tf_keras.layers.Dense, '
-          '"keras" in sys.modules, "sklearn" in sys.modules); '
-          'tf.zeros([256]) + 1; print(tf.config.experimental'
-          '.get_memory_info("CPU:0")["peak"] >= 1024)')
+          '"keras" in sys.modules, "sklearn" in sys.modules)\n'
+          'tf.zeros([256]) + 1\n'
+          'try:\n'
+          '  print(tf.config.experimental.get_memory_info("CPU:0")["peak"]'
+          ' >= 1024)\n'
+          'except ValueError:\n'
+          '  print("no-statistics")\n'
+          'print(os.environ.get("TF_CPU_BFC_MEM_LIMIT_IN_MB"))')
   found = subprocess.run([sys.executable, '-c', code], env=env,
                          capture_output=True, text=True, check=True,
                          timeout=120).stdout.split()
-  assert found == ['True', 'False', 'False', 'True']
+  if asvit_tf._computes_on_cpu():  # pylint: disable=protected-access
+    memory = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    assert found == ['True', 'False', 'False', 'True', str(memory >> 20)]
+  else:
+    assert found[:3] == ['True', 'False', 'False']
