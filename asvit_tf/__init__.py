@@ -31,6 +31,7 @@ def _computes_on_cpu() -> bool:
 
 
 def _memory_megabytes() -> int:
+  """The host's physical memory in MB."""
   return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') >> 20
 
 
