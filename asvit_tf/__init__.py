@@ -12,7 +12,7 @@ Importing the package, before TensorFlow, sets TF's environment:
   TF_CPU_ALLOCATOR_USE_BFC=1 gives CPU tensors TF's pooling BFC allocator
   instead of malloc, which maps every block above 32 MB afresh, so each
   (tokens, tokens) attention tensor at 224x224 paid its page faults and the
-  kernel's zeroing again: measured 1.2-1.5x faster metrics and As-ViT Small
+  kernel's zeroing again: measured 1.2-1.7x faster metrics and As-ViT Small
   training steps at 224 on 2 cores (BUILD.md). TF_CPU_BFC_MEM_LIMIT_IN_MB
   lets that pool grow to the host's memory (TF's default stops at 64 GB).
 Values the user set win.
