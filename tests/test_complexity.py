@@ -427,3 +427,22 @@ def test_a_worker_refusing_its_inputs_is_one_usage_error():
                                 repeats=2, seed=0)
   assert not [p for p in multiprocessing.active_children()
               if p.name.startswith('asvit-')]
+
+
+def test_velocity_traces_no_gradients_with_respect_to_weights(tiny_arch):
+  # Every search step traces L_E for a never-seen topology: the transposed
+  # reverse pass differentiates through theta alone, so each dense layer's
+  # matmul is traced three times (forward, its transpose for the reverse
+  # pass, that transpose's derivative) and never for a weight gradient.
+  compiled = measurer_lib._Compiled(  # pylint: disable=protected-access
+      tiny_arch, SIZE, settings_lib.Settings())
+
+  def matmuls(function: tf.types.experimental.GenericFunction) -> int:
+    graph = function.get_concrete_function().graph
+    return sum(op.type == 'MatMul' for op in graph.get_operations())
+
+  features = measurer_lib.pooled_features(compiled.model, layer_norm=False)
+  forward = tf.function(features, autograph=False,
+                        input_signature=[tf.TensorSpec((2,) + SHAPE)])
+  assert matmuls(forward) > 0
+  assert matmuls(compiled.velocity) == 3 * matmuls(forward)
