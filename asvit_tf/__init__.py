@@ -15,6 +15,10 @@ Importing the package, before TensorFlow, sets TF's environment:
   kernel's zeroing again: measured 1.2-1.7x faster metrics and As-ViT Small
   training steps at 224 on 2 cores (BUILD.md). TF_CPU_BFC_MEM_LIMIT_IN_MB
   lets that pool grow to the host's memory (TF's default stops at 64 GB).
+  TF_ENABLE_ONEDNN_OPTS=1 gives it TF's oneDNN kernels, which TF turns on
+  by itself only on CPUs with AVX-512 VNNI, bfloat16 or AMX: on an AVX2 CPU
+  they made the metrics' steady calls about 1.5x and a search step 1.2x
+  faster (BUILD.md).
 Values the user set win.
 """
 
@@ -37,6 +41,9 @@ def _memory_megabytes() -> int:
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2' if _NVIDIA_DRIVER else '3')
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
-if _computes_on_cpu() and 'SC_PHYS_PAGES' in getattr(os, 'sysconf_names', {}):
-  os.environ.setdefault('TF_CPU_ALLOCATOR_USE_BFC', '1')
-  os.environ.setdefault('TF_CPU_BFC_MEM_LIMIT_IN_MB', str(_memory_megabytes()))
+if _computes_on_cpu():
+  os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
+  if 'SC_PHYS_PAGES' in getattr(os, 'sysconf_names', {}):
+    os.environ.setdefault('TF_CPU_ALLOCATOR_USE_BFC', '1')
+    os.environ.setdefault('TF_CPU_BFC_MEM_LIMIT_IN_MB',
+                          str(_memory_megabytes()))

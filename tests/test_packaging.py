@@ -40,11 +40,12 @@ def test_importing_the_package_first_sets_tfs_environment():
   # out Keras 3 and the scikit-learn it pulls in (about 1 s a process); on a
   # host that computes on its CPU, CPU tensors come from TF's pooling
   # allocator (the one that keeps statistics), free to grow to the host's
-  # memory.
+  # memory, and TF's oneDNN kernels are on whatever the CPU's generation.
   env = {k: v for k, v in os.environ.items()
          if k not in ('TF_USE_LEGACY_KERAS', 'TF_CPU_ALLOCATOR_USE_BFC',
-                      'TF_CPU_BFC_MEM_LIMIT_IN_MB')}
+                      'TF_CPU_BFC_MEM_LIMIT_IN_MB', 'TF_ENABLE_ONEDNN_OPTS')}
   code = ('import os, sys, asvit_tf, tensorflow as tf, tf_keras\n'
+          'from tensorflow.python.util import _pywrap_util_port\n'
           'print(tf.keras.layers.Dense is tf_keras.layers.Dense, '
           '"keras" in sys.modules, "sklearn" in sys.modules)\n'
           'tf.zeros([256]) + 1\n'
@@ -53,12 +54,14 @@ def test_importing_the_package_first_sets_tfs_environment():
           ' >= 1024)\n'
           'except ValueError:\n'
           '  print("no-statistics")\n'
-          'print(os.environ.get("TF_CPU_BFC_MEM_LIMIT_IN_MB"))')
+          'print(os.environ.get("TF_CPU_BFC_MEM_LIMIT_IN_MB"))\n'
+          'print(_pywrap_util_port.IsMklEnabled())')
   found = subprocess.run([sys.executable, '-c', code], env=env,
                          capture_output=True, text=True, check=True,
                          timeout=120).stdout.split()
   if asvit_tf._computes_on_cpu():  # pylint: disable=protected-access
     memory = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
-    assert found == ['True', 'False', 'False', 'True', str(memory >> 20)]
+    assert found == ['True', 'False', 'False', 'True', str(memory >> 20),
+                     'True']
   else:
     assert found[:3] == ['True', 'False', 'False']
