@@ -15,7 +15,7 @@ Importing the package, before TensorFlow, sets TF's environment:
   kernel's zeroing again: measured 1.2-1.7x faster metrics and As-ViT Small
   training steps at 224 on 2 cores (BUILD.md). TF_CPU_BFC_MEM_LIMIT_IN_MB
   lets that pool grow to the host's memory (TF's default stops at 64 GB).
-  TF_ENABLE_ONEDNN_OPTS=1 gives it TF's oneDNN kernels, which TF turns on
+  TF_ENABLE_ONEDNN_OPTS=1 gives the CPU TF's oneDNN kernels, which TF turns on
   by itself only on CPUs with AVX-512 VNNI, bfloat16 or AMX: on an AVX2 CPU
   they made the metrics' steady calls about 1.5x and a search step 1.2x
   faster (BUILD.md).

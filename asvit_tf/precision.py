@@ -54,7 +54,8 @@ def native_softmax_rounds_once(dtype: tf.DType) -> bool:
   runs them where oneDNN is on (on every CPU-computing host once asvit_tf
   is imported) and the CPU has AVX-512. Its Eigen CPU kernels round step by
   step (383 of 4802 bfloat16 weights one unit in the last place off on an
-  AVX2 CPU), and float16 (oneDNN only with AVX512_FP16), GPUs and TPUs are not relied on."""
+  AVX2 CPU), and float16 (oneDNN only with AVX512_FP16), GPUs and TPUs are
+  not relied on."""
   if (tf.config.list_logical_devices('GPU') or
       tf.config.list_logical_devices('TPU')):
     return False

@@ -60,8 +60,7 @@ def test_importing_the_package_first_sets_tfs_environment():
                          capture_output=True, text=True, check=True,
                          timeout=120).stdout.split()
   if asvit_tf._computes_on_cpu():  # pylint: disable=protected-access
-    memory = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
-    assert found == ['True', 'False', 'False', 'True', str(memory >> 20),
-                     'True']
+    megabytes = asvit_tf._memory_megabytes()  # pylint: disable=protected-access
+    assert found == ['True', 'False', 'False', 'True', str(megabytes), 'True']
   else:
     assert found[:3] == ['True', 'False', 'False']
