@@ -17,7 +17,7 @@ Importing the package, before TensorFlow, sets TF's environment:
   lets that pool grow to the host's memory (TF's default stops at 64 GB).
   TF_ENABLE_ONEDNN_OPTS=1 gives the CPU TF's oneDNN kernels, which TF turns on
   by itself only on CPUs with AVX-512 VNNI, bfloat16 or AMX: on an AVX2 CPU
-  they made the metrics' steady calls about 1.5x and a search step 1.2x
+  they made the metrics' steady calls 1.3-1.6x and a search step 1.2x
   faster (BUILD.md).
 Values the user set win.
 """
