@@ -114,17 +114,13 @@ def parse_flags(argv: List[str]) -> List[str]:
     fail(f'{" ".join(str(e).split())}; allowed: the flags of --helpfull')
 
 
-def guard(main: Callable[[List[str]], None],
-          flags_only: bool = True) -> Callable[[List[str]], None]:
-  """`main` with the error boundary: a UsageError or a file system error
-  ends it through `fail`; any other error propagates.
-
-  With `flags_only`, positional arguments are a UsageError too.
-  """
+def guard(main: Callable[[List[str]], None]) -> Callable[[List[str]], None]:
+  """`main` with the error boundary: positional arguments, a UsageError or a
+  file system error end it through `fail`; any other error propagates."""
 
   def guarded(argv: List[str]) -> None:
     try:
-      if flags_only and len(argv) > 1:
+      if len(argv) > 1:
         raise errors.UsageError(f'unexpected arguments {argv[1:]}; allowed: '
                                 'flags only (see --helpfull)')
       main(argv)
@@ -139,7 +135,7 @@ def guard(main: Callable[[List[str]], None],
   return guarded
 
 
-def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
+def run(main: Callable[[List[str]], None]) -> None:
   """Runs an absl `main` behind the error boundary (`parse_flags`, `guard`).
 
   Once `main` has returned (every checkpoint, summary and file of the run
@@ -147,7 +143,7 @@ def run(main: Callable[[List[str]], None], flags_only: bool = True) -> None:
   garbage collection: collecting TF's traced graphs object by object took
   12.6 s of a training run's exit on a 2-core CPU, against 0.3 s skipped.
   """
-  guarded = guard(main, flags_only)
+  guarded = guard(main)
 
   def main_then_exit(argv: List[str]) -> None:
     guarded(argv)

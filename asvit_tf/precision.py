@@ -78,6 +78,13 @@ def resolve(dtype: Optional[str],
   return dtype
 
 
+def resolve_in(params: config_definitions.ExperimentConfig) -> None:
+  """Replaces `auto` (or unset) in `params.runtime` by the dtype that runs,
+  so that params.yaml records it; UsageError as `resolve`."""
+  params.override({'runtime': {'mixed_precision_dtype': resolve(
+      params.runtime.mixed_precision_dtype)}})
+
+
 def set_policy(runtime: config_definitions.RuntimeConfig) -> str:
   """Sets the Keras policy (mixed_bfloat16, mixed_float16 or float32) that
   models built next take; returns the resolved dtype."""

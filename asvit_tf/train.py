@@ -5,7 +5,8 @@
     --mode=train_and_eval --model_dir=/tmp/asvit_smoke
 
 Model Garden's flags (`--config_file`, `--params_override`, `--tpu`, ...) as
-in official/vision/train.py, with Model Garden's own trainer; the task follows
+in official/vision/train.py, with Model Garden's trainer whose first training
+loop is traced once (`create_trainer`, also detection.train's); the task follows
 the config's progressive re-tokenization phases (`task.retokenization`), under
 this binary or official/vision/train.py alike. `--seed` (not in
 official/vision/train.py) seeds the initial weights, the data order and the
@@ -23,6 +24,7 @@ import gin
 import tensorflow as tf
 import tf_keras
 from official.common import distribute_utils
+from official.core import base_task
 from official.core import config_definitions
 from official.core import task_factory
 from official.core import train_lib
@@ -59,11 +61,16 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
+def check_mode(mode: str) -> None:
+  """One line for a mode Model Garden's driver does not run."""
+  if mode not in MODES:
+    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+
+
 def validate(params: config_definitions.ExperimentConfig,
              mode: str) -> retokenization.Schedule:
   """The re-tokenization schedule; one-line errors for it or a bad mode."""
-  if mode not in MODES:
-    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+  check_mode(mode)
   return retokenization.Schedule.from_config(params.task.retokenization)
 
 
@@ -80,14 +87,26 @@ def validate_before_writing(params: config_definitions.ExperimentConfig,
   run_dir.check(params, model, model_dir, training='train' in mode)
 
 
+def create_trainer(params: config_definitions.ExperimentConfig,
+                   task: base_task.Task, mode: str,
+                   model_dir: str) -> trainer_lib.Trainer:
+  """Model Garden's trainer for `mode`, built as its driver builds it, with
+  its optimizer's variables made before the first step (asvit_tf.trainer),
+  for any task: classification or detection. Call in the strategy's scope."""
+  return train_utils.create_trainer(
+      params, task, train='train' in mode, evaluate='eval' in mode,
+      checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
+          params, model_dir),
+      trainer_cls=trainer_lib.Trainer)
+
+
 def run_experiment(params: config_definitions.ExperimentConfig,
                    model_dir: str, mode: str,
                    enable_async_checkpointing: bool = False
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
-  """Runs `mode` under the configured strategy with Model Garden's trainer
-  (asvit_tf.trainer: its optimizer's variables made before the first
-  step)."""
-  validate(params, mode)
+  """Runs `mode` of any Model Garden experiment under the configured
+  strategy and precision with `create_trainer`'s trainer."""
+  check_mode(mode)
   precision.set_policy(params.runtime)
   strategy = distribute_utils.get_distribution_strategy(
       distribution_strategy=params.runtime.distribution_strategy,
@@ -96,11 +115,7 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       tpu_address=params.runtime.tpu)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
-    trainer = train_utils.create_trainer(
-        params, task, train='train' in mode, evaluate='eval' in mode,
-        checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
-            params, model_dir),
-        trainer_cls=trainer_lib.Trainer)
+    trainer = create_trainer(params, task, mode, model_dir)
   return train_lib.run_experiment(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
       model_dir=model_dir, trainer=trainer,
@@ -109,13 +124,21 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       enable_async_checkpointing=enable_async_checkpointing)
 
 
+def run_recorded(params: config_definitions.ExperimentConfig, model_dir: str,
+                 mode: str) -> None:
+  """`run_experiment` between what Model Garden's driver records in
+  model_dir: params.yaml before training, the operative gin config after."""
+  if 'train' in mode:
+    train_utils.serialize_config(params, model_dir)
+  run_experiment(params, model_dir, mode, _ASYNC_CHECKPOINTING.value)
+  train_utils.save_gin_config(mode, model_dir)
+
+
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
   params = loading.parse(FLAGS)
-  params.override({'runtime': {  # params.yaml records the dtype that runs.
-      'mixed_precision_dtype': precision.resolve(
-          params.runtime.mixed_precision_dtype)}})
+  precision.resolve_in(params)
   # Before seeding, so that the checks' model leaves the seeded run as it was.
   validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   if driver_flags.SEED.value is not None:
@@ -123,11 +146,7 @@ def main(argv: List[str]) -> None:
   params.lock()
   logging.info('Final experiment parameters:\n%s',
                pprint.pformat(params.as_dict()))
-  if 'train' in FLAGS.mode:
-    train_utils.serialize_config(params, FLAGS.model_dir)
-  run_experiment(params, FLAGS.model_dir, FLAGS.mode,
-                 _ASYNC_CHECKPOINTING.value)
-  train_utils.save_gin_config(FLAGS.mode, FLAGS.model_dir)
+  run_recorded(params, FLAGS.model_dir, FLAGS.mode)
 
 
 def run() -> None:

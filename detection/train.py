@@ -1,4 +1,4 @@
-"""Model Garden's vision training driver with the As-ViT detection experiment.
+"""Model Garden's training driver with the As-ViT detection experiment.
 
   python -m detection.train --experiment=cascadercnn_asvit_coco \
     --config_file=official_configs/cascadercnn_asvit_smoke_cpu.yaml \
@@ -9,37 +9,46 @@ The config (with input sides that Model Garden's parser keeps), its data
 paths and, to train, the model_dir (writable, no run of another model in its
 params.yaml) are checked before Model Garden's driver writes.
 `--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
-the model is built, so the initial weights are reproducible.
+the model is built, so the initial weights are reproducible. The driver is
+official/vision/train.py's with asvit_tf.train's trainer, whose first
+training loop is traced once instead of twice (BUILD.md), and
+`runtime.mixed_precision_dtype` takes `auto` as asvit_tf.train's does.
 """
 
 from typing import List
 
 from absl import flags
-from official.vision import train
+import gin
 
 from asvit_tf import cli
 from asvit_tf import driver_flags
+from asvit_tf import precision
 from asvit_tf import run_dir
+from asvit_tf import train
 from asvit_tf.configs import loading
 from detection import configs
 from detection import registry_imports  # pylint: disable=unused-import
 
 
 def main(argv: List[str]) -> None:
-  params = loading.parse(flags.FLAGS)  # Model Garden's main parses it again.
+  del argv  # Positional arguments are refused by cli.run.
+  gin.parse_config_files_and_bindings(flags.FLAGS.gin_file,
+                                      flags.FLAGS.gin_params)
+  params = loading.parse(flags.FLAGS)
+  precision.resolve_in(params)
   configs.check_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)
-  if 'train' in flags.FLAGS.mode:  # Checked before its main writes.
+  if 'train' in flags.FLAGS.mode:  # Checked before the driver writes.
     cli.check_writable_dir('model_dir', flags.FLAGS.model_dir)
     run_dir.check_params(params, flags.FLAGS.model_dir)
   driver_flags.seed_weights()
-  train.main(argv)
+  train.run_recorded(params, flags.FLAGS.model_dir, flags.FLAGS.mode)
 
 
 def run() -> None:
   """Console-script entry point."""
   driver_flags.mark_required()
-  cli.run(main, flags_only=False)  # Model Garden's main ignores them.
+  cli.run(main)
 
 
 if __name__ == '__main__':

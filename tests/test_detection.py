@@ -13,6 +13,7 @@ from official.modeling import hyperparams
 from official.vision.tasks import maskrcnn
 
 from asvit_tf import counting
+from asvit_tf import train
 from asvit_tf import trainer as trainer_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
@@ -112,6 +113,18 @@ def test_input_size_the_parser_would_pad_is_refused_before_writing(tmp_path):
       'detection.cost', f'--config_file={SMOKE_YAML}', override), message)
 
 
+def test_unknown_precision_is_refused_before_writing(tmp_path):
+  # Without the synthetic set: the dtype is checked before the data paths.
+  helpers.assert_one_line_error(helpers.run_module(
+      'detection.train', '--experiment=cascadercnn_asvit_coco',
+      f'--config_file={SMOKE_YAML}', '--mode=train',
+      f'--model_dir={tmp_path}/run',
+      '--params_override=runtime.mixed_precision_dtype=bf16'),
+      'error: runtime.mixed_precision_dtype=bf16; allowed: auto, float32, '
+      'bfloat16, float16')
+  assert not (tmp_path / 'run').exists()
+
+
 def test_cost_per_component_matches_independent_counts(smoke):
   params, task, model = smoke
   params_m = detector_cost.model_params(model)
@@ -135,23 +148,21 @@ def test_cost_per_component_matches_independent_counts(smoke):
 
 
 @pytest.mark.slow
-def test_two_training_steps_then_coco_evaluation(smoke):
-  params, task, model = smoke
-  optimizer = task.create_optimizer(params.trainer.optimizer_config,
-                                    params.runtime)
-  # As asvit_tf.train's trainer does, so that the step is traced once.
-  trainer_lib.make_optimizer_variables(optimizer, model.trainable_variables)
-  metrics = task.build_metrics(training=True)
-  step = tf.function(lambda inputs: task.train_step(inputs, model, optimizer,
-                                                    metrics))
-  train_inputs = iter(task.build_inputs(params.task.train_data))
+def test_driver_trains_two_steps_in_one_trace_then_coco_evaluation(
+    smoke, tmp_path):
+  params, task, _ = smoke
+  # detection.train's trainer (asvit_tf.train): the optimizer's variables
+  # exist before the first step, so the training loop is traced once (Model
+  # Garden's own driver: twice).
+  trainer = train.create_trainer(params, task, 'train', str(tmp_path))
+  model = trainer.model
   before = [w.numpy() for w in model.backbone.trainable_weights]
-  for _ in range(2):
-    logs = step(next(train_inputs))
-    assert np.isfinite(logs['loss'].numpy())
-  losses = {m.name: m.result().numpy() for m in metrics}
-  assert set(losses) >= {'rpn_score_loss', 'rpn_box_loss', 'frcnn_cls_loss',
-                         'frcnn_box_loss', 'mask_loss'}
+  logs = trainer.train(tf.constant(2))
+  loop = trainer._train_loop_fn  # pylint: disable=protected-access
+  assert loop.experimental_get_tracing_count() == 1
+  losses = {k: float(v) for k, v in logs.items() if k.endswith('loss')}
+  assert set(losses) >= {'training_loss', 'rpn_score_loss', 'rpn_box_loss',
+                         'frcnn_cls_loss', 'frcnn_box_loss', 'mask_loss'}
   assert all(np.isfinite(v) and v > 0 for v in losses.values()), losses
   after = model.backbone.trainable_weights
   assert any(not np.allclose(b, a.numpy()) for b, a in zip(before, after))
