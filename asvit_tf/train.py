@@ -42,7 +42,9 @@ from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 
 FLAGS = flags.FLAGS
-MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval')
+# What Model Garden's train_lib.run_experiment runs.
+MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval',
+         'train_and_post_eval')
 
 _ASYNC_CHECKPOINTING = flags.DEFINE_bool(
     'enable_async_checkpointing', True,
