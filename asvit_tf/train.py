@@ -6,7 +6,7 @@
 
 Model Garden's flags (`--config_file`, `--params_override`, `--tpu`, ...) as
 in official/vision/train.py, with Model Garden's trainer whose first training
-loop is traced once (`create_trainer`, also detection.train's); the task follows
+loop is traced once (asvit_tf.trainer, also detection.train's); the task follows
 the config's progressive re-tokenization phases (`task.retokenization`), under
 this binary or official/vision/train.py alike. `--seed` (not in
 official/vision/train.py) seeds the initial weights, the data order and the
@@ -24,7 +24,6 @@ import gin
 import tensorflow as tf
 import tf_keras
 from official.common import distribute_utils
-from official.core import base_task
 from official.core import config_definitions
 from official.core import task_factory
 from official.core import train_lib
@@ -33,7 +32,6 @@ from official.vision.utils import summary_manager
 
 from asvit_tf import cli
 from asvit_tf import driver_flags
-from asvit_tf import errors
 from asvit_tf import precision
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
@@ -42,9 +40,6 @@ from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 
 FLAGS = flags.FLAGS
-# What Model Garden's train_lib.run_experiment runs.
-MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval',
-         'train_and_post_eval')
 
 _ASYNC_CHECKPOINTING = flags.DEFINE_bool(
     'enable_async_checkpointing', True,
@@ -63,16 +58,10 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
-def check_mode(mode: str) -> None:
-  """One line for a mode Model Garden's driver does not run."""
-  if mode not in MODES:
-    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
-
-
 def validate(params: config_definitions.ExperimentConfig,
              mode: str) -> retokenization.Schedule:
   """The re-tokenization schedule; one-line errors for it or a bad mode."""
-  check_mode(mode)
+  trainer_lib.check_mode(mode)
   return retokenization.Schedule.from_config(params.task.retokenization)
 
 
@@ -89,26 +78,13 @@ def validate_before_writing(params: config_definitions.ExperimentConfig,
   run_dir.check(params, model, model_dir, training='train' in mode)
 
 
-def create_trainer(params: config_definitions.ExperimentConfig,
-                   task: base_task.Task, mode: str,
-                   model_dir: str) -> trainer_lib.Trainer:
-  """Model Garden's trainer for `mode`, built as its driver builds it, with
-  its optimizer's variables made before the first step (asvit_tf.trainer),
-  for any task: classification or detection. Call in the strategy's scope."""
-  return train_utils.create_trainer(
-      params, task, train='train' in mode, evaluate='eval' in mode,
-      checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
-          params, model_dir),
-      trainer_cls=trainer_lib.Trainer)
-
-
 def run_experiment(params: config_definitions.ExperimentConfig,
                    model_dir: str, mode: str,
                    enable_async_checkpointing: bool = False
                    ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
   """Runs `mode` of any Model Garden experiment under the configured
-  strategy and precision with `create_trainer`'s trainer."""
-  check_mode(mode)
+  strategy and precision with asvit_tf.trainer's trainer."""
+  trainer_lib.check_mode(mode)
   precision.set_policy(params.runtime)
   strategy = distribute_utils.get_distribution_strategy(
       distribution_strategy=params.runtime.distribution_strategy,
@@ -117,7 +93,7 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       tpu_address=params.runtime.tpu)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
-    trainer = create_trainer(params, task, mode, model_dir)
+    trainer = trainer_lib.create_trainer(params, task, mode, model_dir)
   return train_lib.run_experiment(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
       model_dir=model_dir, trainer=trainer,

@@ -7,15 +7,26 @@ variables, so tf.function traces the whole loop twice: once to make them,
 once without. Making them as the trainer is built, in its strategy's scope,
 leaves one trace: the main job's first training loop (64x64, two
 re-tokenization phases) took 7.1-7.3 s instead of 10.1-11.1 s, with every
-logged loss and accuracy the same (BUILD.md).
+logged loss and accuracy the same (BUILD.md). `create_trainer` builds it
+for both training drivers, asvit_tf.train and detection.train.
 """
 
 from typing import Sequence
 
 import tensorflow as tf
 import tf_keras
+from official.core import base_task
 from official.core import base_trainer
+from official.core import config_definitions
+from official.core import train_lib
+from official.core import train_utils
 from official.modeling.optimization import ema_optimizer
+
+from asvit_tf import errors
+
+# What Model Garden's train_lib.run_experiment runs.
+MODES = ('train', 'eval', 'train_and_eval', 'continuous_eval',
+         'train_and_post_eval')
 
 
 def make_optimizer_variables(optimizer, variables: Sequence[tf.Variable]
@@ -41,3 +52,21 @@ class Trainer(base_trainer.Trainer):
                      evaluate=evaluate, **kwargs)
     if train:
       make_optimizer_variables(optimizer, model.trainable_variables)
+
+
+def check_mode(mode: str) -> None:
+  """One line for a mode Model Garden's driver does not run."""
+  if mode not in MODES:
+    raise errors.UsageError(f'mode={mode}; allowed: {", ".join(MODES)}')
+
+
+def create_trainer(params: config_definitions.ExperimentConfig,
+                   task: base_task.Task, mode: str,
+                   model_dir: str) -> Trainer:
+  """`Trainer` for `mode`, built as Model Garden's driver builds its own, for
+  any task: classification or detection. Call in the strategy's scope."""
+  return train_utils.create_trainer(
+      params, task, train='train' in mode, evaluate='eval' in mode,
+      checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
+          params, model_dir),
+      trainer_cls=Trainer)

@@ -13,7 +13,6 @@ from official.modeling import hyperparams
 from official.vision.tasks import maskrcnn
 
 from asvit_tf import counting
-from asvit_tf import train
 from asvit_tf import trainer as trainer_lib
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
@@ -151,10 +150,10 @@ def test_cost_per_component_matches_independent_counts(smoke):
 def test_driver_trains_two_steps_in_one_trace_then_coco_evaluation(
     smoke, tmp_path):
   params, task, _ = smoke
-  # detection.train's trainer (asvit_tf.train): the optimizer's variables
+  # detection.train's trainer (asvit_tf.trainer): the optimizer's variables
   # exist before the first step, so the training loop is traced once (Model
   # Garden's own driver: twice).
-  trainer = train.create_trainer(params, task, 'train', str(tmp_path))
+  trainer = trainer_lib.create_trainer(params, task, 'train', str(tmp_path))
   model = trainer.model
   before = [w.numpy() for w in model.backbone.trainable_weights]
   logs = trainer.train(tf.constant(2))

@@ -20,7 +20,7 @@ from asvit_tf import errors
 from asvit_tf import job as job_lib
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import run_dir
-from asvit_tf import train
+from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 from tests import helpers
 
@@ -292,9 +292,9 @@ def test_drivers_run_model_gardens_modes_and_refuse_others_in_one_line():
   # asvit_tf.train and detection.train: every mode of Model Garden's driver.
   for mode in ('train', 'eval', 'train_and_eval', 'continuous_eval',
                'train_and_post_eval'):
-    train.check_mode(mode)
+    trainer_lib.check_mode(mode)
   with pytest.raises(errors.UsageError) as raised:
-    train.check_mode('trian')
+    trainer_lib.check_mode('trian')
   assert str(raised.value) == (
       'mode=trian; allowed: train, eval, train_and_eval, continuous_eval, '
       'train_and_post_eval')
