@@ -10,7 +10,7 @@ paths and, to train, the model_dir (writable, no run of another model in its
 params.yaml) are checked before Model Garden's driver writes.
 `--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
 the model is built, so the initial weights are reproducible. The driver is
-official/vision/train.py's with asvit_tf.train's trainer, whose first
+official/vision/train.py's with asvit_tf.trainer's trainer, whose first
 training loop is traced once instead of twice (BUILD.md), and
 `runtime.mixed_precision_dtype` takes `auto` as asvit_tf.train's does.
 """
