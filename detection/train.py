@@ -25,6 +25,7 @@ from asvit_tf import driver_flags
 from asvit_tf import precision
 from asvit_tf import run_dir
 from asvit_tf import train
+from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 from detection import configs
 from detection import registry_imports  # pylint: disable=unused-import
@@ -35,6 +36,7 @@ def main(argv: List[str]) -> None:
   gin.parse_config_files_and_bindings(flags.FLAGS.gin_file,
                                       flags.FLAGS.gin_params)
   params = loading.parse(flags.FLAGS)
+  trainer_lib.check_mode(flags.FLAGS.mode)
   precision.resolve_in(params)
   configs.check_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)

@@ -112,15 +112,22 @@ def test_input_size_the_parser_would_pad_is_refused_before_writing(tmp_path):
       'detection.cost', f'--config_file={SMOKE_YAML}', override), message)
 
 
-def test_unknown_precision_is_refused_before_writing(tmp_path):
-  # Without the synthetic set: the dtype is checked before the data paths.
+@pytest.mark.parametrize('flag, message', [
+    ('--params_override=runtime.mixed_precision_dtype=bf16',
+     'runtime.mixed_precision_dtype=bf16; allowed: auto, float32, bfloat16, '
+     'float16'),
+    # A mode of Model Garden's flag that its train_lib does not run.
+    ('--mode=train_and_validate',
+     'mode=train_and_validate; allowed: train, eval, train_and_eval, '
+     'continuous_eval, train_and_post_eval'),
+])
+def test_unknown_precision_or_mode_is_refused_before_writing(
+    tmp_path, flag, message):
+  # Without the synthetic set: both are checked before the data paths.
   helpers.assert_one_line_error(helpers.run_module(
       'detection.train', '--experiment=cascadercnn_asvit_coco',
       f'--config_file={SMOKE_YAML}', '--mode=train',
-      f'--model_dir={tmp_path}/run',
-      '--params_override=runtime.mixed_precision_dtype=bf16'),
-      'error: runtime.mixed_precision_dtype=bf16; allowed: auto, float32, '
-      'bfloat16, float16')
+      f'--model_dir={tmp_path}/run', flag), f'error: {message}')
   assert not (tmp_path / 'run').exists()
 
 
