@@ -39,10 +39,15 @@ PLOTS = {'search': (os.path.join(SEARCH_DIR, job_lib.ENTROPY_PLOT),
 
 
 def read_scalars(log_dir: str) -> Dict[str, List[Dict[str, float]]]:
-  """tag -> [{step, wall_time, value}] from every event file in `log_dir`."""
+  """tag -> [{step, wall_time, value}] from every event file in `log_dir`.
+
+  Reads the records with tf.data, as TF advises in place of its deprecated
+  `summary_iterator` (which printed that advice at the end of every run).
+  """
   scalars: Dict[str, List[Dict[str, float]]] = {}
   for path in sorted(glob.glob(os.path.join(log_dir, 'events.out.*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
+    for record in tf.data.TFRecordDataset(path):
+      event = tf.compat.v1.Event.FromString(record.numpy())
       for value in event.summary.value:
         number = (float(tf.make_ndarray(value.tensor))
                   if value.HasField('tensor') else value.simple_value)

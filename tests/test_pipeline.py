@@ -1,5 +1,11 @@
-"""The main job refuses flags that would fail late before any stage runs."""
+"""The main job: flags that would fail late are refused before any stage
+runs, and its report reads back the training run's summaries."""
 
+import logging
+
+import tensorflow as tf
+
+from asvit_tf import report as report_lib
 from tests import helpers
 
 
@@ -12,3 +18,28 @@ def test_a_phase_the_image_cannot_take_is_refused_before_the_search(
       result, 'error: --phases=16:100 at --train_image_size=64: stride 16 '
       'needs sides of at least 128 pixels; allowed: ')
   assert not output_dir.exists()
+
+
+def test_report_reads_every_scalar_back_without_tf_warnings(tmp_path):
+  """Tensor summaries (Model Garden's) and simple values, in time order; TF's
+  deprecated event iterator printed a warning at the end of every main job."""
+  with tf.summary.create_file_writer(str(tmp_path)).as_default() as writer:
+    tf.summary.scalar('training_loss', 2.5, step=4)
+    writer.flush()  # A later wall time for the next summary.
+    tf.summary.scalar('training_loss', 1.25, step=5)
+    tf.summary.experimental.write_raw_pb(tf.compat.v1.Summary(value=[
+        tf.compat.v1.Summary.Value(tag='accuracy', simple_value=0.75)
+    ]).SerializeToString(), step=5)
+  writer.close()
+  warnings = []
+  handler = logging.Handler(logging.WARNING)
+  handler.emit = warnings.append
+  tf.get_logger().addHandler(handler)
+  try:
+    scalars = report_lib.read_scalars(str(tmp_path))
+  finally:
+    tf.get_logger().removeHandler(handler)
+  assert {tag: [(row['step'], row['value']) for row in rows]
+          for tag, rows in scalars.items()} == {
+              'training_loss': [(4, 2.5), (5, 1.25)], 'accuracy': [(5, 0.75)]}
+  assert [r.getMessage() for r in warnings] == []

@@ -1,7 +1,6 @@
 """Training on the CPU smoke config through asvit_tf.train and Model Garden's
 own driver: phases, resume, loss, top-1."""
 
-import glob
 import math
 import os
 import re
@@ -12,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
+from asvit_tf import report as report_lib
 from asvit_tf import trainer as trainer_lib
 from tests import helpers
 
@@ -31,13 +31,8 @@ def train(model_dir, *flags):
 
 def scalars(model_dir, subdir, tag):
   """{step: value} of a scalar in the event files of `model_dir/subdir`."""
-  values = {}
-  for path in glob.glob(os.path.join(model_dir, subdir, 'events.out.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag == tag:
-          values[event.step] = float(tf.make_ndarray(value.tensor))
-  return values
+  rows = report_lib.read_scalars(os.path.join(model_dir, subdir)).get(tag, [])
+  return {row['step']: row['value'] for row in rows}
 
 
 def readme_model_garden_launcher():
