@@ -13,6 +13,7 @@ official/vision/train.py) seeds the initial weights, the data order and the
 augmentation and turns on TF op determinism: the same seed repeats a run on
 the same machine. `runtime.mixed_precision_dtype` also takes `auto`: bfloat16
 on CPUs with bfloat16 instructions, float32 elsewhere (asvit_tf.precision).
+After each training loop a line gives the step and the ETA (asvit_tf.progress).
 """
 
 import pprint
@@ -33,6 +34,7 @@ from official.vision.utils import summary_manager
 from asvit_tf import cli
 from asvit_tf import driver_flags
 from asvit_tf import precision
+from asvit_tf import progress
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import retokenization
 from asvit_tf import run_dir
@@ -94,9 +96,11 @@ def run_experiment(params: config_definitions.ExperimentConfig,
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
     trainer = trainer_lib.create_trainer(params, task, mode, model_dir)
+  eta = progress.TrainingEta(trainer.global_step, params.trainer.train_steps)
   return train_lib.run_experiment(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
-      model_dir=model_dir, trainer=trainer,
+      model_dir=model_dir, trainer=trainer, train_actions=[eta],
+      eval_actions=[eta.evaluated],
       eval_summary_manager=summary_manager.maybe_build_eval_summary_manager(
           params=params, model_dir=model_dir),
       enable_async_checkpointing=enable_async_checkpointing)

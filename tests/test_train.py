@@ -86,6 +86,15 @@ def test_model_garden_driver_follows_the_phases_and_resumes_mid_phase(
       step: SMOKE_STRIDES[step] for step in range(5, 45, 5)}
 
 
+def test_each_training_loop_prints_its_step_and_the_eta(smoke):
+  # Loops of 5 steps; the first, which traces, gives no pace yet.
+  lines = re.findall(r'^train \| step (\d+)/90 \| ETA (\S+)$',
+                     smoke[1].stdout, re.M)
+  assert [int(step) for step, _ in lines] == list(range(5, 95, 5))
+  assert lines[0][1] == '?' and lines[-1][1] == '0s'
+  assert all(re.fullmatch(r'(\d+m)?\d+s', left) for _, left in lines[1:])
+
+
 def test_loss_falls_within_each_phase(smoke):
   # Summaries every 5 steps; the one at step 30 still averages stride-8 steps.
   # The switch to stride 4 raises the loss of this toy model for a while, so
