@@ -47,9 +47,8 @@ class TrainingEta:
     if self._last is not None and step > self._last[0]:
       self._loops.append((step - self._last[0], now - self._last[1]))
     self._last = step, now
-    steps = sum(n for n, _ in self._loops)
-    step_seconds = [sum(s for _, s in self._loops) / steps] if steps else []
-    left = job_lib.eta(step_seconds, self._total_steps - step)
+    left = job_lib.eta([seconds / steps for steps, seconds in self._loops],
+                       self._total_steps - step)
     print(f'train | step {step}/{self._total_steps} | ETA '
           f'{job_lib.format_duration(left)}', file=self._stream, flush=True)
 
