@@ -3,10 +3,9 @@
 The circle is h(theta) = s (u0 cos theta + u1 sin theta) with u0, u1 an
 orthonormal pair in the N-dimensional input space and s = sqrt(N) (paper) or
 1 (authors' code). For a feature function f (images -> (n, D)),
-v(theta) = d f(h(theta)) / d theta and a(theta) = d v / d theta come from
-forward-mode autodiff through theta itself, every theta in one batch; v
-alone, all the search needs, from the same product computed as a transposed
-reverse-mode pass, which is cheaper in TF.
+v(theta) = d f(h(theta)) / d theta and a(theta) = d v / d theta are
+derivatives along theta itself, every theta in one batch: v as a transposed
+reverse-mode pass, a as the same pass over the function that computes v.
 
 The metrics are, as in the authors' code, sums over the sampled thetas; for
 evenly spaced thetas in [0, 2 pi) a sum times 2 pi / n is the paper's integral.
@@ -52,46 +51,51 @@ def circle_points(thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
                   tf.reshape(tf.sin(thetas), expand) * u1)
 
 
-def _jvp(accumulator: tf.autodiff.ForwardAccumulator,
-         tensor: tf.Tensor) -> tf.Tensor:
-  return accumulator.jvp(tensor,
-                         unconnected_gradients=tf.UnconnectedGradients.ZERO)
+def _derivative(g: Callable[[tf.Tensor], tf.Tensor],
+                thetas: tf.Tensor) -> tf.Tensor:
+  """d g(thetas)_i / d theta_i, (n, D), for a g whose row i depends on
+  theta_i alone: the forward-mode product J 1 as a transposed reverse-mode
+  pass.
 
-
-def velocity(f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
-             scale: tf.Tensor) -> tf.Tensor:
-  """v(theta), (n, D): the forward-mode product J 1 as a transposed
-  reverse-mode pass.
-
-  With y_i = f(h(theta_i)), the reverse pass g(w) = J^T w, g_i = sum_d
-  w_id dy_id/dtheta_i, is linear in the cotangent w, so its gradient with
-  respect to w along 1 is v_id = dy_id/dtheta_i, exactly what forward mode
-  gives. On the CPU it traces and runs about twice as fast as tf.autodiff's
-  forward mode (measured, benchmarks/README.md), which
-  `velocity_and_acceleration` keeps. Neither tape watches the model's
-  variables, so the trace builds no gradients with respect to weights:
-  a third fewer ops for each never-seen topology to trace and optimize.
+  With y = g(thetas), the reverse pass r(w) = J^T w, r_i = sum_d w_id
+  dy_id/dtheta_i, is linear in the cotangent w, so its gradient with respect
+  to w along 1 is dy_id/dtheta_i, exactly what forward mode gives. On the
+  CPU TF traces and runs it about twice as fast as tf.autodiff's forward mode
+  for v (benchmarks/README.md); nested for a, it traces 3x faster than two
+  nested forward-mode accumulators, which trace a function for every op they
+  differentiate. Neither tape watches the model's variables, so the trace
+  builds no gradients with respect to weights.
   """
   with tf.GradientTape(watch_accessed_variables=False) as outer:
     with tf.GradientTape(watch_accessed_variables=False) as inner:
       inner.watch(thetas)
-      features = f(circle_points(thetas, u0, u1, scale))
-    cotangent = tf.zeros_like(features)
+      y = g(thetas)
+    cotangent = tf.zeros_like(y)
     outer.watch(cotangent)
-    pulled_back = inner.gradient(features, thetas, output_gradients=cotangent)
+    pulled_back = inner.gradient(y, thetas, output_gradients=cotangent)
   return outer.gradient(pulled_back, cotangent,
                         output_gradients=tf.ones_like(thetas))
+
+
+def velocity(f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
+             scale: tf.Tensor) -> tf.Tensor:
+  """v(theta), (n, D): one transposed reverse-mode pass."""
+  return _derivative(lambda t: f(circle_points(t, u0, u1, scale)), thetas)
 
 
 def velocity_and_acceleration(
     f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
     scale: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """v(theta) and a(theta), (n, D) each: two nested forward-mode passes."""
-  with tf.autodiff.ForwardAccumulator(thetas, tf.ones_like(thetas)) as outer:
-    with tf.autodiff.ForwardAccumulator(thetas, tf.ones_like(thetas)) as inner:
-      features = f(circle_points(thetas, u0, u1, scale))
-    v = _jvp(inner, features)
-  return v, _jvp(outer, v)
+  """v(theta) and a(theta), (n, D) each: a = d v / d theta as the transposed
+  reverse-mode pass over the one that computes v."""
+  velocities = []
+
+  def tracked_velocity(t: tf.Tensor) -> tf.Tensor:
+    velocities.append(velocity(f, t, u0, u1, scale))
+    return velocities[-1]
+
+  acceleration = _derivative(tracked_velocity, thetas)
+  return velocities[0], acceleration
 
 
 def _dots(v: np.ndarray, a: np.ndarray):
