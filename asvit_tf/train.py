@@ -106,10 +106,22 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       enable_async_checkpointing=enable_async_checkpointing)
 
 
+def parse_params() -> config_definitions.ExperimentConfig:
+  """The unlocked config Model Garden's flags describe, after their gin
+  bindings, with `auto` precision resolved so that params.yaml records the
+  dtype that runs."""
+  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
+  params = loading.parse(FLAGS)
+  precision.resolve_in(params)
+  return params
+
+
 def run_recorded(params: config_definitions.ExperimentConfig, model_dir: str,
                  mode: str) -> None:
-  """`run_experiment` between what Model Garden's driver records in
-  model_dir: params.yaml before training, the operative gin config after."""
+  """`run_experiment` of the locked `params` between what Model Garden's
+  driver records in model_dir: params.yaml before training, the operative
+  gin config after."""
+  params.lock()
   if 'train' in mode:
     train_utils.serialize_config(params, model_dir)
   run_experiment(params, model_dir, mode, _ASYNC_CHECKPOINTING.value)
@@ -118,14 +130,11 @@ def run_recorded(params: config_definitions.ExperimentConfig, model_dir: str,
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  gin.parse_config_files_and_bindings(FLAGS.gin_file, FLAGS.gin_params)
-  params = loading.parse(FLAGS)
-  precision.resolve_in(params)
+  params = parse_params()
   # Before seeding, so that the checks' model leaves the seeded run as it was.
   validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   if driver_flags.SEED.value is not None:
     seed_run(params, driver_flags.SEED.value)
-  params.lock()
   logging.info('Final experiment parameters:\n%s',
                pprint.pformat(params.as_dict()))
   run_recorded(params, FLAGS.model_dir, FLAGS.mode)

@@ -18,11 +18,9 @@ training loop is traced once instead of twice (BUILD.md), and
 from typing import List
 
 from absl import flags
-import gin
 
 from asvit_tf import cli
 from asvit_tf import driver_flags
-from asvit_tf import precision
 from asvit_tf import run_dir
 from asvit_tf import train
 from asvit_tf import trainer as trainer_lib
@@ -33,11 +31,8 @@ from detection import registry_imports  # pylint: disable=unused-import
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
-  gin.parse_config_files_and_bindings(flags.FLAGS.gin_file,
-                                      flags.FLAGS.gin_params)
-  params = loading.parse(flags.FLAGS)
+  params = train.parse_params()
   trainer_lib.check_mode(flags.FLAGS.mode)
-  precision.resolve_in(params)
   configs.check_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)
   if 'train' in flags.FLAGS.mode:  # Checked before the driver writes.
