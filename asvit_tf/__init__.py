@@ -28,8 +28,9 @@ import os
 _NVIDIA_DRIVER = os.path.exists('/proc/driver/nvidia')
 
 
-def _computes_on_cpu() -> bool:
-  """No NVIDIA driver and no Cloud TPU devices (/dev/accel*, /dev/vfio/N)."""
+def computes_on_cpu() -> bool:
+  """No NVIDIA driver and no Cloud TPU devices (/dev/accel*, /dev/vfio/N):
+  TF computes on this host's CPU."""
   return not (_NVIDIA_DRIVER or glob.glob('/dev/accel*') or
               glob.glob('/dev/vfio/[0-9]*'))
 
@@ -41,7 +42,7 @@ def _memory_megabytes() -> int:
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2' if _NVIDIA_DRIVER else '3')
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
-if _computes_on_cpu():
+if computes_on_cpu():
   os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
   if 'SC_PHYS_PAGES' in getattr(os, 'sysconf_names', {}):
     os.environ.setdefault('TF_CPU_ALLOCATOR_USE_BFC', '1')

@@ -75,8 +75,8 @@ _TRAIN_IMAGE_SIZE = flags.DEFINE_integer('train_image_size', 64,
 _PRECISION = flags.DEFINE_enum(
     'precision', None, (precision.AUTO,) + precision.DTYPES, 'Training '
     "precision; unset: the training YAML's (the smoke config's float32); "
-    'auto: bfloat16 on CPUs with bfloat16 instructions, else float32. The '
-    'search and scaling metrics are always float32.')
+    'auto: bfloat16 on CPUs with bfloat16 instructions, else float32 (GPU '
+    'and TPU hosts too). The search and scaling metrics are always float32.')
 _PHASES = flags.DEFINE_list('phases', ['8:150'], 'Re-tokenization phases '
                             'STRIDE:UNTIL_STEP; stride 4 follows.')
 

@@ -2,10 +2,11 @@
 
 Model Garden's `runtime.mixed_precision_dtype` takes float32, bfloat16 or
 float16 (variables stay float32, layers compute in the reduced dtype); here
-it also takes `auto`: bfloat16 where the CPU has bfloat16 instructions
-(AVX512_BF16 or AMX-BF16, read from /proc/cpuinfo on Linux), float32
-elsewhere. The training-free metrics (asvit_tf.complexity, search, scale)
-always run in float32.
+it also takes `auto`: bfloat16 where TF computes on a CPU with bfloat16
+instructions (AVX512_BF16 or AMX-BF16, read from /proc/cpuinfo on Linux),
+float32 elsewhere, hosts with an NVIDIA driver or Cloud TPU devices included
+(their configs name their precision). The training-free metrics
+(asvit_tf.complexity, search, scale) always run in float32.
 """
 
 import functools
@@ -17,6 +18,7 @@ from tensorflow.python.util import _pywrap_util_port  # pylint: disable=g-direct
 from official.core import config_definitions
 from official.modeling import performance
 
+import asvit_tf
 from asvit_tf import errors
 
 AUTO = 'auto'
@@ -66,12 +68,15 @@ def native_softmax_rounds_once(dtype: tf.DType) -> bool:
 def resolve(dtype: Optional[str],
             cpuinfo_path: str = '/proc/cpuinfo') -> str:
   """`runtime.mixed_precision_dtype` decided for this machine: `auto` by the
-  CPU, unset as float32 (Model Garden's default); raises UsageError for
-  anything else than auto or DTYPES."""
+  CPU where TF computes on it, else float32; unset as float32 (Model
+  Garden's default); raises UsageError for anything else than auto or
+  DTYPES."""
   if not dtype:
     return 'float32'
   if dtype == AUTO:
-    return 'bfloat16' if cpu_has_fast_bfloat16(cpuinfo_path) else 'float32'
+    fast = (asvit_tf.computes_on_cpu() and
+            cpu_has_fast_bfloat16(cpuinfo_path))
+    return 'bfloat16' if fast else 'float32'
   if dtype not in DTYPES:
     raise errors.UsageError(f'runtime.mixed_precision_dtype={dtype}; '
                             f'allowed: {", ".join((AUTO,) + DTYPES)}')

@@ -12,7 +12,8 @@ this binary or official/vision/train.py alike. `--seed` (not in
 official/vision/train.py) seeds the initial weights, the data order and the
 augmentation and turns on TF op determinism: the same seed repeats a run on
 the same machine. `runtime.mixed_precision_dtype` also takes `auto`: bfloat16
-on CPUs with bfloat16 instructions, float32 elsewhere (asvit_tf.precision).
+on CPUs with bfloat16 instructions, float32 elsewhere, GPU and TPU hosts
+included (asvit_tf.precision).
 After each training loop a line gives the step and the ETA (asvit_tf.progress).
 """
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import asvit_tf
 from asvit_tf import errors
 from asvit_tf import precision
 from asvit_tf.modeling import builders
@@ -34,12 +35,20 @@ def _cpuinfo(tmp_path, flags):
     ('avx512_bf16', 'bfloat16'), ('amx_tile amx_bf16', 'bfloat16'),
     ('avx512_vnni amx_int8', 'float32')])
 def test_auto_picks_bfloat16_only_on_cpus_with_bfloat16_instructions(
-    tmp_path, flags, expected):
+    tmp_path, monkeypatch, flags, expected):
+  monkeypatch.setattr(asvit_tf, 'computes_on_cpu', lambda: True)
   assert precision.resolve('auto', _cpuinfo(tmp_path, flags)) == expected
   assert precision.resolve('auto', str(tmp_path / 'missing')) == 'float32'
   for dtype in precision.DTYPES:
     assert precision.resolve(dtype, _cpuinfo(tmp_path, flags)) == dtype
   assert precision.resolve(None) == 'float32'
+
+
+def test_auto_is_float32_where_a_gpu_or_tpu_computes(tmp_path, monkeypatch):
+  # The CPU of a GPU or TPU host is not what trains: its configs name their
+  # precision, and `auto` falls back to float32 there.
+  monkeypatch.setattr(asvit_tf, 'computes_on_cpu', lambda: False)
+  assert precision.resolve('auto', _cpuinfo(tmp_path, 'amx_bf16')) == 'float32'
 
 
 def test_unknown_precision_fails_in_one_line():

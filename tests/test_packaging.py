@@ -59,7 +59,7 @@ def test_importing_the_package_first_sets_tfs_environment():
   found = subprocess.run([sys.executable, '-c', code], env=env,
                          capture_output=True, text=True, check=True,
                          timeout=120).stdout.split()
-  if asvit_tf._computes_on_cpu():  # pylint: disable=protected-access
+  if asvit_tf.computes_on_cpu():
     megabytes = asvit_tf._memory_megabytes()  # pylint: disable=protected-access
     assert found == ['True', 'False', 'False', 'True', str(megabytes), 'True']
   else:
