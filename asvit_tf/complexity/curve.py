@@ -51,11 +51,12 @@ def circle_points(thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
                   tf.reshape(tf.sin(thetas), expand) * u1)
 
 
-def _derivative(g: Callable[[tf.Tensor], tf.Tensor],
-                thetas: tf.Tensor) -> tf.Tensor:
-  """d g(thetas)_i / d theta_i, (n, D), for a g whose row i depends on
-  theta_i alone: the forward-mode product J 1 as a transposed reverse-mode
-  pass.
+def _value_and_derivative(
+    g: Callable[[tf.Tensor], tf.Tensor],
+    thetas: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+  """g(thetas) and d g(thetas)_i / d theta_i, (n, D) each, for a g whose row
+  i depends on theta_i alone: the derivative is the forward-mode product J 1
+  as a transposed reverse-mode pass.
 
   With y = g(thetas), the reverse pass r(w) = J^T w, r_i = sum_d w_id
   dy_id/dtheta_i, is linear in the cotangent w, so its gradient with respect
@@ -73,14 +74,16 @@ def _derivative(g: Callable[[tf.Tensor], tf.Tensor],
     cotangent = tf.zeros_like(y)
     outer.watch(cotangent)
     pulled_back = inner.gradient(y, thetas, output_gradients=cotangent)
-  return outer.gradient(pulled_back, cotangent,
-                        output_gradients=tf.ones_like(thetas))
+  return y, outer.gradient(pulled_back, cotangent,
+                           output_gradients=tf.ones_like(thetas))
 
 
 def velocity(f: FeatureFn, thetas: tf.Tensor, u0: tf.Tensor, u1: tf.Tensor,
              scale: tf.Tensor) -> tf.Tensor:
   """v(theta), (n, D): one transposed reverse-mode pass."""
-  return _derivative(lambda t: f(circle_points(t, u0, u1, scale)), thetas)
+  _, v = _value_and_derivative(
+      lambda t: f(circle_points(t, u0, u1, scale)), thetas)
+  return v
 
 
 def velocity_and_acceleration(
@@ -88,14 +91,8 @@ def velocity_and_acceleration(
     scale: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
   """v(theta) and a(theta), (n, D) each: a = d v / d theta as the transposed
   reverse-mode pass over the one that computes v."""
-  velocities = []
-
-  def tracked_velocity(t: tf.Tensor) -> tf.Tensor:
-    velocities.append(velocity(f, t, u0, u1, scale))
-    return velocities[-1]
-
-  acceleration = _derivative(tracked_velocity, thetas)
-  return velocities[0], acceleration
+  return _value_and_derivative(
+      lambda t: velocity(f, t, u0, u1, scale), thetas)
 
 
 def _dots(v: np.ndarray, a: np.ndarray):
