@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -134,28 +135,46 @@ def converter_command(image_dir: str, annotations_file: str,
 def make_dataset(output_dir: str, num_train: int, num_val: int,
                  image_size: int, seed: int,
                  num_shards: int = 1) -> Dict[str, Dict[str, str]]:
-  """Writes both splits and their TFRecords; returns their paths."""
+  """Writes both splits and their TFRecords; returns their paths.
+
+  The two splits' converters run at the same time: each is mostly a fresh
+  interpreter importing TensorFlow and Model Garden.
+  """
   if min(num_train, num_val) < 1 or image_size < 128:
     raise errors.UsageError(
         f'num_train={num_train}, num_val={num_val}, image_size={image_size}; '
         'allowed: at least 1 image per split and image_size >= 128')
   counts = {'train': num_train, 'val': num_val}
   paths = {}
+  converters = {}  # split -> (its stderr, its process)
   first_id = 1
-  for offset, split in enumerate(SPLITS):
-    annotations = write_split(
-        output_dir, split, counts[split], image_size, seed + offset,
-        first_image_id=first_id)
-    first_id += counts[split]
-    prefix = os.path.join(output_dir, 'tfrecords', split)
-    os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    result = subprocess.run(
-        converter_command(os.path.join(output_dir, f'{split}2017'),
-                          annotations, prefix, num_shards),
-        capture_output=True, text=True, check=False)
-    if result.returncode:
-      raise RuntimeError(f'{CONVERTER} failed on {split}:\n'
-                         f'{result.stderr[-2000:]}')
-    paths[split] = {'annotations': annotations,
-                    'tfrecords': f'{prefix}-*-of-{num_shards:05d}.tfrecord'}
+  try:
+    for offset, split in enumerate(SPLITS):
+      annotations = write_split(
+          output_dir, split, counts[split], image_size, seed + offset,
+          first_image_id=first_id)
+      first_id += counts[split]
+      prefix = os.path.join(output_dir, 'tfrecords', split)
+      os.makedirs(os.path.dirname(prefix), exist_ok=True)
+      log = tempfile.TemporaryFile(mode='w+')
+      converters[split] = log, subprocess.Popen(
+          converter_command(os.path.join(output_dir, f'{split}2017'),
+                            annotations, prefix, num_shards),
+          stdout=subprocess.DEVNULL, stderr=log, text=True)
+      paths[split] = {'annotations': annotations,
+                      'tfrecords': f'{prefix}-*-of-{num_shards:05d}.tfrecord'}
+    failures = []
+    for split, (log, converter) in converters.items():
+      if converter.wait():
+        log.seek(0)
+        failures.append(f'{CONVERTER} failed on {split}:\n'
+                        f'{log.read()[-2000:]}')
+  finally:  # Interrupted: no converter outlives this call.
+    for log, converter in converters.values():
+      if converter.poll() is None:
+        converter.kill()
+        converter.wait()
+      log.close()
+  if failures:
+    raise RuntimeError('\n'.join(failures))
   return paths

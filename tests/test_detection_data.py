@@ -76,6 +76,17 @@ def test_model_garden_converter_keeps_boxes_and_masks(tmp_path):
       np.testing.assert_array_equal(mask > 0.5, expected.astype(bool))
 
 
+@pytest.mark.slow
+def test_both_converters_run_and_each_failure_is_reported(tmp_path):
+  # The two splits convert at the same time; each one's error comes back.
+  with pytest.raises(RuntimeError) as e:
+    synthetic_coco.make_dataset(str(tmp_path), 1, 1, 128, seed=0,
+                                num_shards=0)
+  for split in ('train', 'val'):
+    assert f'failed on {split}:' in str(e.value)
+  assert str(e.value).count('ZeroDivisionError') == 2
+
+
 def test_bad_sizes_are_one_line_errors(tmp_path):
   with pytest.raises(errors.UsageError, match='allowed'):
     synthetic_coco.make_dataset(str(tmp_path), 0, 2, 128, seed=0)
