@@ -164,10 +164,17 @@ def extrapolate_scaling(points: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
+  presets = ', '.join(arch_lib.PRESET_STRINGS)
+  if not _POINTS.value:
+    raise errors.UsageError(f'--points is empty; allowed: one or more of '
+                            f'{presets}')
   for name in _POINTS.value:
     if name not in arch_lib.PRESET_STRINGS:
-      raise errors.UsageError(f'--points has {name!r}; allowed: '
-                              f'{", ".join(arch_lib.PRESET_STRINGS)}')
+      raise errors.UsageError(f'--points has {name!r}; allowed: {presets}')
+  for flag in (_SEARCH_STEPS, _SCALE_SAMPLES):
+    if flag.value < 1:
+      raise errors.UsageError(f'--{flag.name}={flag.value}; allowed: 1 or '
+                              'more')
   peak = machine_peaks.matmul_peak_flops()
   bandwidth = machine_peaks.memory_bandwidth_bytes()
   start = time.perf_counter()

@@ -1,10 +1,12 @@
-"""benchmarks/search_speed.py: how its scaling hours are extrapolated."""
+"""benchmarks/search_speed.py: how its scaling hours are extrapolated, and
+its flags refused before anything is timed."""
 
 import pytest
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
 from benchmarks import search_speed
+from tests import helpers
 
 
 def test_scaling_run_sums_a_power_law_between_its_timed_points():
@@ -24,3 +26,15 @@ def test_scaling_run_sums_a_power_law_between_its_timed_points():
   assert result['steps'] == steps
   assert result['seconds_per_step'][0] == pytest.approx(c * start ** alpha)
   assert result['seconds'] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize('flag, message', [
+    ('--points=', '--points is empty; allowed: one or more of seed, small, '
+     'base, large'),
+    ('--points=seed,huge', "--points has 'huge'; allowed: seed, small, base, "
+     'large'),
+    ('--search_steps=0', '--search_steps=0; allowed: 1 or more')])
+def test_bad_flags_fail_in_one_line(flag, message):
+  result = helpers.run_module('benchmarks.search_speed', flag)
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1] == f'error: {message}'
