@@ -24,20 +24,24 @@ import subprocess
 import sys
 import time
 
-from absl import app
 from absl import flags
+
+from asvit_tf import cli
+from asvit_tf import errors
 
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
 _ARCH = flags.DEFINE_string('arch', 'seed', 'Architecture to time.')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
-_REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per topology.')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per topology.',
+                                lower_bound=1)
 _WARMUP_ARCH = flags.DEFINE_string(
     'warmup_arch', '4,4,4,1|2,2,6,1|3,2,2,1|3,1,4,1|16,32',
     'Topology measured first, untimed; empty: none (the first call then '
     'includes TF\'s once-per-process costs).')
 _STEADY_CALLS = flags.DEFINE_integer('steady_calls', 2,
-                                     'Timed calls after the first.')
+                                     'Timed calls after the first.',
+                                     lower_bound=1)
 _STAND_IN = flags.DEFINE_bool(
     'attention_stand_in', False,
     'Replace softmax(q k^T) v by v + (q + k) / 1000 to time the rest.')
@@ -95,7 +99,12 @@ def _run_worker(metric: str) -> dict:
        f'--repeats={_REPEATS.value}', f'--warmup_arch={_WARMUP_ARCH.value}',
        f'--steady_calls={_STEADY_CALLS.value}',
        f'--attention_stand_in={_STAND_IN.value}'],
-      capture_output=True, text=True, env=env, check=True)
+      capture_output=True, text=True, env=env, check=False)
+  if out.returncode == 2:  # The worker refused a flag in one line: pass it on.
+    raise errors.UsageError(
+        out.stderr.strip().splitlines()[-1].removeprefix('error: '))
+  if out.returncode:
+    raise RuntimeError(f'the {metric} worker failed:\n{out.stderr[-3000:]}')
   return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -133,4 +142,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

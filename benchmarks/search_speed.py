@@ -52,9 +52,9 @@ from asvit_tf.search import reinforce
 from benchmarks import machine_peaks
 
 _SEARCH_STEPS = flags.DEFINE_integer('search_steps', 4,
-                                     'Search steps to time.')
+                                     'Search steps to time.', lower_bound=1)
 _SCALE_SAMPLES = flags.DEFINE_integer(
-    'scale_samples', 2, 'Proxies timed per scaling point.')
+    'scale_samples', 2, 'Proxies timed per scaling point.', lower_bound=1)
 _POINTS = flags.DEFINE_list('points', ['seed', 'small', 'large'],
                             'Family members at which a scaling step is timed.')
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'], 'Output.')
@@ -171,10 +171,6 @@ def main(argv: List[str]) -> None:
   for name in _POINTS.value:
     if name not in arch_lib.PRESET_STRINGS:
       raise errors.UsageError(f'--points has {name!r}; allowed: {presets}')
-  for flag in (_SEARCH_STEPS, _SCALE_SAMPLES):
-    if flag.value < 1:
-      raise errors.UsageError(f'--{flag.name}={flag.value}; allowed: 1 or '
-                              'more')
   peak = machine_peaks.matmul_peak_flops()
   bandwidth = machine_peaks.memory_bandwidth_bytes()
   start = time.perf_counter()

@@ -44,8 +44,10 @@ from asvit_tf.tasks import float16_ema
 from asvit_tf.tasks import image_classification as asvit_cls_task
 from benchmarks import machine_peaks
 
-BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.')
-STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).')
+BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.',
+                             lower_bound=1)
+STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).',
+                             lower_bound=1)
 IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
 FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')

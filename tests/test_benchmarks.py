@@ -1,5 +1,5 @@
-"""benchmarks/search_speed.py: how its scaling hours are extrapolated, and
-its flags refused before anything is timed."""
+"""benchmarks/search_speed.py: how its scaling hours are extrapolated; the
+benchmarks' bad flags refused in one line before anything is timed."""
 
 import pytest
 
@@ -28,13 +28,20 @@ def test_scaling_run_sums_a_power_law_between_its_timed_points():
   assert result['seconds'] == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize('flag, message', [
-    ('--points=', '--points is empty; allowed: one or more of seed, small, '
-     'base, large'),
-    ('--points=seed,huge', "--points has 'huge'; allowed: seed, small, base, "
-     'large'),
-    ('--search_steps=0', '--search_steps=0; allowed: 1 or more')])
-def test_bad_flags_fail_in_one_line(flag, message):
-  result = helpers.run_module('benchmarks.search_speed', flag)
+@pytest.mark.parametrize('module, flag, message', [
+    ('search_speed', '--points=', '--points is empty; allowed: one or more of '
+     'seed, small, base, large'),
+    ('search_speed', '--points=seed,huge', "--points has 'huge'; allowed: "
+     'seed, small, base, large'),
+    ('search_speed', '--search_steps=0', 'flag --search_steps=0: 0 is not a '
+     'positive integer; allowed: a positive integer'),
+    ('train_throughput', '--steps=0', 'flag --steps=0: 0 is not a positive '
+     'integer; allowed: a positive integer'),
+    # Refused in its worker process, which runs each metric.
+    ('complexity_speed', '--arch=4,2,2,1', "arch '4,2,2,1' has 1 "
+     '"|"-separated parts; allowed: a preset (seed, small, base, large) or '
+     '"K,S,E[,L]|K,S,E[,L]|K,S,E[,L]|K,S,E[,L]|heads[,C]"')])
+def test_bad_flags_fail_in_one_line(module, flag, message):
+  result = helpers.run_module(f'benchmarks.{module}', flag)
   assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1] == f'error: {message}'
