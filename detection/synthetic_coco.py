@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -146,7 +145,7 @@ def make_dataset(output_dir: str, num_train: int, num_val: int,
         'allowed: at least 1 image per split and image_size >= 128')
   counts = {'train': num_train, 'val': num_val}
   paths = {}
-  converters = {}  # split -> (its stderr, its process)
+  converters = {}
   first_id = 1
   try:
     for offset, split in enumerate(SPLITS):
@@ -156,25 +155,23 @@ def make_dataset(output_dir: str, num_train: int, num_val: int,
       first_id += counts[split]
       prefix = os.path.join(output_dir, 'tfrecords', split)
       os.makedirs(os.path.dirname(prefix), exist_ok=True)
-      log = tempfile.TemporaryFile(mode='w+')
-      converters[split] = log, subprocess.Popen(
+      # A full stderr pipe only pauses its converter until it is read.
+      converters[split] = subprocess.Popen(
           converter_command(os.path.join(output_dir, f'{split}2017'),
                             annotations, prefix, num_shards),
-          stdout=subprocess.DEVNULL, stderr=log, text=True)
+          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
       paths[split] = {'annotations': annotations,
                       'tfrecords': f'{prefix}-*-of-{num_shards:05d}.tfrecord'}
     failures = []
-    for split, (log, converter) in converters.items():
-      if converter.wait():
-        log.seek(0)
-        failures.append(f'{CONVERTER} failed on {split}:\n'
-                        f'{log.read()[-2000:]}')
+    for split, converter in converters.items():
+      _, stderr = converter.communicate()
+      if converter.returncode:
+        failures.append(f'{CONVERTER} failed on {split}:\n{stderr[-2000:]}')
   finally:  # Interrupted: no converter outlives this call.
-    for log, converter in converters.values():
+    for converter in converters.values():
       if converter.poll() is None:
         converter.kill()
-        converter.wait()
-      log.close()
+        converter.communicate()
   if failures:
     raise RuntimeError('\n'.join(failures))
   return paths

@@ -9,8 +9,9 @@ os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')
 # share of the cores: with TF's default of every core per process, the two
 # workers on a 2-core machine oversubscribe it (BUILD.md, the tests' time).
 if 'PYTEST_XDIST_WORKER_COUNT' in os.environ:
-  os.environ.setdefault('TF_NUM_INTRAOP_THREADS', str(max(
-      1, (os.cpu_count() or 1) // int(os.environ['PYTEST_XDIST_WORKER_COUNT']))))
+  _WORKERS = int(os.environ['PYTEST_XDIST_WORKER_COUNT'])
+  os.environ.setdefault('TF_NUM_INTRAOP_THREADS',
+                        str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
 # TF's environment (asvit_tf/__init__.py), set before TF loads.
 import asvit_tf  # pylint: disable=g-import-not-at-top,unused-import
