@@ -1,6 +1,8 @@
 """The embedded digits, the image sources of the training-free metrics and
 the training input."""
 
+import logging
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -69,6 +71,17 @@ def test_bad_sources_fail_with_one_line(source, fragment):
   with pytest.raises(sources.DataError) as error:
     sources.load_images(source, 32, 2)
   assert fragment in str(error.value) and '\n' not in str(error.value)
+
+
+def test_missing_tfds_dataset_is_said_in_the_error_alone(caplog, tmp_path):
+  """TFDS's own INFO line on the failed load would come before our one line."""
+  with caplog.at_level(logging.INFO, logger='absl'):
+    with pytest.raises(sources.DataError) as error:
+      sources.load_images('tfds:no_such_dataset_xyz', 32, 2,
+                          tfds_data_dir=str(tmp_path))
+    assert logging.getLogger('absl').level == logging.INFO  # Restored.
+  assert not caplog.records
+  assert f"from '{tmp_path}'" in str(error.value)
 
 
 def test_empty_folder_fails(tmp_path):

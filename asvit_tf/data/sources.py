@@ -9,6 +9,7 @@ Images come back resized to a square, float32, normalized as Model Garden's
 classification input normalizes them (ImageNet mean and stddev on 0..255).
 """
 
+import logging
 import os
 from typing import Optional
 
@@ -110,14 +111,25 @@ def _read(path: str, source: str) -> bytes:
 
 def _from_tfds(name: str, count: int, seed: int, source: str,
                data_dir: Optional[str]):
+  """A prepared TFDS dataset's train split; never downloads.
+
+  TFDS logs why a load failed at INFO before raising; the error below says it
+  in its one line, so TFDS's log is held back while it loads.
+  """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  absl_logger = logging.getLogger('absl')
+  level = absl_logger.level
+  absl_logger.setLevel(logging.WARNING)
   try:
     dataset = tfds.load(name, split='train', data_dir=data_dir,
                         download=False)
   except Exception as e:  # pylint: disable=broad-except
+    searched = data_dir or tfds.core.constants.DATA_DIR
     raise DataError(f'data source {source!r}: TFDS could not load {name!r} '
-                    f'from data_dir={data_dir!r} ({type(e).__name__}); '
-                    'allowed: a prepared TFDS dataset') from None
+                    f'from {searched!r} ({type(e).__name__}); allowed: a '
+                    'dataset prepared there (--tfds_data_dir)') from None
+  finally:
+    absl_logger.setLevel(level)
   images = [example['image'].numpy()
             for example in dataset.take(max(count * 8, 64))]
   chosen = _pick(len(images), count, seed, source)
