@@ -19,6 +19,12 @@ Importing the package, before TensorFlow, sets TF's environment:
   by itself only on CPUs with AVX-512 VNNI, bfloat16 or AMX: on an AVX2 CPU
   they made the metrics' steady calls 1.3-1.6x and a search step 1.2x
   faster (BUILD.md).
+- On such a host GLIBC_TUNABLES also gets glibc.malloc.hugetlb=1 for the
+  processes started after the import (glibc reads it when a process starts):
+  the metric workers and the main job's stages. Their malloc then asks for
+  transparent huge pages, so the BFC pool's regions fault in 2 MB at a time:
+  a never-seen topology's first call paid up to 170 k page faults of 4 kB
+  (BUILD.md).
 Values the user set win.
 """
 
@@ -48,3 +54,7 @@ if computes_on_cpu():
     os.environ.setdefault('TF_CPU_ALLOCATOR_USE_BFC', '1')
     os.environ.setdefault('TF_CPU_BFC_MEM_LIMIT_IN_MB',
                           str(_memory_megabytes()))
+    _TUNABLES = os.environ.get('GLIBC_TUNABLES', '')
+    if 'glibc.malloc.hugetlb' not in _TUNABLES:
+      os.environ['GLIBC_TUNABLES'] = ':'.join(
+          filter(None, [_TUNABLES, 'glibc.malloc.hugetlb=1']))

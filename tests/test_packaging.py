@@ -8,6 +8,7 @@ import sys
 import zipfile
 
 import asvit_tf
+import pytest
 
 from tests import helpers
 
@@ -33,6 +34,42 @@ def test_configs_resolve_from_an_installed_wheel_outside_the_checkout(
   assert found == str(site / 'official_configs' /
                       'asvit_smoke_digits_cpu.yaml')
   assert os.path.isfile(found)
+
+
+def _transparent_huge_pages() -> str:
+  """The kernel's THP mode (always, madvise or never), '' if unknown."""
+  try:
+    with open('/sys/kernel/mm/transparent_hugepage/enabled') as modes:
+      return modes.read().split('[')[1].split(']')[0]
+  except (OSError, IndexError):
+    return ''
+
+
+@pytest.mark.skipif(not asvit_tf.computes_on_cpu() or
+                    _transparent_huge_pages() != 'madvise',
+                    reason='glibc asks for huge pages where THP is madvise')
+@pytest.mark.parametrize('tunables, huge', [(None, True),
+                                            ('glibc.malloc.hugetlb=0', False)])
+def test_processes_started_after_the_import_get_huge_page_malloc(tunables,
+                                                                 huge):
+  # A metric worker's or a stage's large malloc blocks (the BFC pool's
+  # regions) come in transparent huge pages, unless the user said otherwise.
+  env = {k: v for k, v in os.environ.items() if k != 'GLIBC_TUNABLES'}
+  if tunables:
+    env['GLIBC_TUNABLES'] = tunables
+  child = ('import ctypes\n'
+           'libc = ctypes.CDLL(None)\n'
+           'libc.malloc.restype = ctypes.c_void_p\n'
+           'ctypes.memset(libc.malloc(1 << 27), 1, 1 << 27)\n'
+           'rollup = open("/proc/self/smaps_rollup").read().split("\\n")\n'
+           'print(next(int(line.split()[1]) for line in rollup\n'
+           '           if line.startswith("AnonHugePages")))')
+  code = ('import subprocess, sys, asvit_tf\n'
+          f'subprocess.run([sys.executable, "-c", {child!r}], check=True)')
+  found = subprocess.run([sys.executable, '-c', code], env=env,
+                         capture_output=True, text=True, check=True,
+                         timeout=60).stdout.split()
+  assert (int(found[0]) >= 2048) == huge, found
 
 
 def test_importing_the_package_first_sets_tfs_environment():
