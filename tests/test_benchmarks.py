@@ -1,12 +1,29 @@
-"""benchmarks/search_speed.py: how its scaling hours are extrapolated; the
-benchmarks' bad flags refused in one line before anything is timed."""
+"""benchmarks/search_speed.py: its warm-up topology, how its scaling hours
+are extrapolated; the benchmarks' bad flags refused in one line before
+anything is timed."""
 
+import numpy as np
 import pytest
 
 from asvit_tf import counting
 from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.search import space
 from benchmarks import search_speed
 from tests import helpers
+
+
+def test_warm_up_topology_has_the_search_spaces_largest_tensors():
+  # Its (tokens, tokens) attention weights and its multiply-adds at the
+  # paper's 224 bound those of every topology of a seeded sample of the space,
+  # so the warm-up grows the CPU pool as far as a search needs.
+  largest = search_speed.largest_topology()
+  most_weights = counting.arch_attention(largest, 224).weights
+  most_macs = counting.arch_macs(largest, 224)
+  rng = np.random.default_rng(0)
+  for _ in range(300):
+    arch = space.decode(tuple(int(rng.integers(n)) for n in space.SIZES))
+    assert counting.arch_attention(arch, 224).weights <= most_weights, arch
+    assert counting.arch_macs(arch, 224) <= most_macs, arch
 
 
 def test_scaling_run_sums_a_power_law_between_its_timed_points():
