@@ -6,8 +6,10 @@ network's ellipse; the NTK against an explicit per-example loop and a linear
 network's closed form.
 """
 
+import gc
 import math
 import multiprocessing
+import weakref
 
 import numpy as np
 import pytest
@@ -344,6 +346,24 @@ def test_measurer_is_deterministic_and_never_retraces(tiny_arch):
   alone = measurer.measure(tiny_arch, ['length_distortion'])
   assert alone['length_distortion'].values == pytest.approx(
       first['length_distortion'].values, rel=1e-5)
+
+
+def test_evicted_topologies_leave_no_traced_graph_alive(tiny_arch):
+  # A search measures hundreds of topologies in one process: the graphs of
+  # those the cache dropped must be freed, or the process grows each step.
+  measurer = measurer_lib.Measurer(
+      SIZE, settings=settings_lib.Settings(ntk_batch_size=2), repeats=1)
+  measurer.measure(tiny_arch)
+  compiled = measurer._compiled(tiny_arch)  # pylint: disable=protected-access
+  graphs = [weakref.ref(function.get_concrete_function().graph)
+            for function in (compiled.velocity, compiled.ntk_matrix)]
+  del compiled
+  for expansion in range(3, 3 + measurer_lib.CACHE_SIZE):  # tiny has 2
+    arch = arch_lib.parse_arch(
+        f'4,2,{expansion},1|2,1,2,1|2,1,2,1|2,1,2,1|16,8')
+    measurer.measure(arch, ['length_distortion'])
+  gc.collect()
+  assert [graph() for graph in graphs] == [None, None]
 
 
 def test_settings_change_what_is_measured(tiny_arch):
