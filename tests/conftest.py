@@ -1,6 +1,5 @@
 """Shared test settings: quiet TF, CPU only, tiny architectures."""
 
-import collections
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -25,17 +24,3 @@ def tiny_arch():
   from asvit_tf.modeling import arch  # pylint: disable=g-import-not-at-top
   return arch.parse_arch(TINY_ARCH)
 
-
-def pytest_collection_modifyitems(items):
-  """Modules with more slow tests first, each module's tests in file order.
-
-  The two xdist workers take whole modules (`--dist loadfile`, so a module's
-  fixtures are built once), longest first, and finish close together.
-  """
-  slow = collections.Counter(item.module.__name__ for item in items
-                             if item.get_closest_marker('slow'))
-  first = {}
-  for index, item in enumerate(items):
-    first.setdefault(item.module.__name__, index)
-  items.sort(key=lambda item: (-slow[item.module.__name__],
-                               first[item.module.__name__]))
