@@ -85,11 +85,19 @@ _FORKED.set_forkserver_preload(['tensorflow', 'tf_keras', 'matplotlib.pyplot',
 
 
 def _forked_child(target: Callable[..., Any], args: Tuple[Any, ...],
-                  stdout_path: str, stderr_path: str, cwd: str) -> None:
-  """Runs `target(*args)` with fds 1 and 2 in the given files, then exits
-  with the status Python would: SystemExit's code, or 1 after a traceback."""
+                  stdout_path: str, stderr_path: str, temp_dir: str,
+                  cwd: str) -> None:
+  """Runs `target(*args)` with fds 1 and 2 in the given files and temporary
+  files in `temp_dir`, then exits with the status Python would: SystemExit's
+  code, or 1 after a traceback.
+
+  The exit skips atexit handlers (the fork shares the server's), among them
+  AutoGraph's removal of the modules it generates in the temporary
+  directory; `temp_dir` is removed with them instead.
+  """
   for fd, path in ((1, stdout_path), (2, stderr_path)):
     os.dup2(os.open(path, os.O_WRONLY), fd)
+  os.environ['TMPDIR'] = tempfile.tempdir = temp_dir
   os.chdir(cwd)
   status = 0
   try:
@@ -117,8 +125,10 @@ def run_forked(target: Callable[..., Any], *args: Any, timeout: float = 300,
     paths = [os.path.join(tmp, name) for name in ('stdout', 'stderr')]
     for path in paths:
       open(path, 'w').close()
+    temp_dir = os.path.join(tmp, 'tmp')
+    os.mkdir(temp_dir)
     child = _FORKED.Process(target=_forked_child,
-                            args=(target, args, *paths, cwd))
+                            args=(target, args, *paths, temp_dir, cwd))
     child.start()
     child.join(timeout)
     if child.exitcode is None:
