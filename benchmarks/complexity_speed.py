@@ -5,11 +5,13 @@
 Seed topology at 224x224, 10 thetas, 5 initializations, NTK batch 16
 (docs/design.md section 2). Each metric runs in a fresh subprocess: a
 different topology first (`--warmup_arch`, untimed: TF's once-per-process
-costs), then the first call on `--arch` (build and trace included, what a
-search step pays for a never-seen topology), steady-state calls on the same
-Measurer, their ratio, and the process's peak resident memory (ru_maxrss)
-before and after. Curvature and length distortion with curvature share one
-pass; length distortion alone takes the cheaper first-order pass.
+costs; by default the search space's topology with the largest tensors, which
+grows TF's CPU memory pool as a search's first steps do), then the first call
+on `--arch` (build and trace included, what a search step pays for a
+never-seen topology), steady-state calls on the same Measurer, their ratio,
+and the process's peak resident memory (ru_maxrss) before and after.
+Curvature and length distortion with curvature share one pass; length
+distortion alone takes the cheaper first-order pass.
 
 `--attention_stand_in` times the same with the window attention's
 (tokens, tokens) work replaced by a cheap function of the same q, k and v
@@ -28,6 +30,8 @@ from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import errors
+from asvit_tf.modeling import arch as arch_lib
+from asvit_tf.search import space
 
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
@@ -36,9 +40,10 @@ _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per topology.',
                                 lower_bound=1)
 _WARMUP_ARCH = flags.DEFINE_string(
-    'warmup_arch', '4,4,4,1|2,2,6,1|3,2,2,1|3,1,4,1|16,32',
-    'Topology measured first, untimed; empty: none (the first call then '
-    'includes TF\'s once-per-process costs).')
+    'warmup_arch', arch_lib.format_arch(space.largest_tensors_arch()),
+    'Topology measured first, untimed (default: the search space\'s largest '
+    'tensors); empty: none (the first call then includes TF\'s '
+    'once-per-process costs and the growth of its CPU memory pool).')
 _STEADY_CALLS = flags.DEFINE_integer('steady_calls', 2,
                                      'Timed calls after the first.',
                                      lower_bound=1)
@@ -62,7 +67,6 @@ def _maxrss_mb() -> float:
 def time_metric(metric: str) -> dict:
   """Runs in the worker: first call, steady calls and memory of one metric."""
   from asvit_tf import complexity  # pylint: disable=g-import-not-at-top
-  from asvit_tf.modeling import arch as arch_lib  # pylint: disable=g-import-not-at-top
   if _STAND_IN.value:
     from asvit_tf.modeling.layers import attention  # pylint: disable=g-import-not-at-top
     attention.attend = lambda q, k, v: v + (q + k) / 1000

@@ -28,9 +28,9 @@ over its weight tensors (asvit_tf.counting.arch_attention) at this
 machine's memory bandwidth (measured beside the peak), and its efficiency.
 
 Before anything is timed, the metric workers measure the search space's
-topology with the largest tensors once (`largest_topology`): TF's CPU pool
-(BFC) grows to what the search needs and is never handed back, so a search
-pays that growth once, in its first steps, not in every step. Its seconds
+topology with the largest tensors once (`space.largest_tensors_arch`): TF's
+CPU pool (BFC) grows to what the search needs and is never handed back, so a
+search pays that growth once, in its first steps, not in every step. Its seconds
 are reported and added once to the 500-step total.
 
   python -m benchmarks.search_speed [--format=json]
@@ -116,18 +116,9 @@ def add_bound(row: Dict[str, Any], peak: float, bandwidth: float) -> None:
              roofline_efficiency=roofline / row['seconds'])
 
 
-def largest_topology() -> arch_lib.ArchSpec:
-  """The search space's topology with the largest tensors: the fewest and so
-  largest attention windows, the most heads, the widest FFNs and the largest
-  kernels."""
-  return space.decode(tuple(
-      0 if d.name.startswith('S') else len(d.choices) - 1
-      for d in space.DIMENSIONS))
-
-
 def warm_up(metric: metric_lib.MetricFn) -> Dict[str, Any]:
-  """Measures `largest_topology` once; its arch and seconds."""
-  arch = largest_topology()
+  """Measures `space.largest_tensors_arch` once; its arch and seconds."""
+  arch = space.largest_tensors_arch()
   start = time.perf_counter()
   metric(arch, metric_flags.SEED.value)
   return {'arch': arch_lib.format_arch(arch),

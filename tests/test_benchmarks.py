@@ -1,5 +1,5 @@
-"""benchmarks/search_speed.py: its warm-up topology, how its scaling hours
-are extrapolated; the benchmarks' bad flags refused in one line before
+"""The benchmarks' warm-up topology; benchmarks/search_speed.py: how its
+scaling hours are extrapolated; the benchmarks' bad flags refused in one line before
 anything is timed."""
 
 import numpy as np
@@ -16,7 +16,7 @@ def test_warm_up_topology_has_the_search_spaces_largest_tensors():
   # Its (tokens, tokens) attention weights and its multiply-adds at the
   # paper's 224 bound those of every topology of a seeded sample of the space,
   # so the warm-up grows the CPU pool as far as a search needs.
-  largest = search_speed.largest_topology()
+  largest = space.largest_tensors_arch()
   most_weights = counting.arch_attention(largest, 224).weights
   most_macs = counting.arch_macs(largest, 224)
   rng = np.random.default_rng(0)

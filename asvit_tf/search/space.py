@@ -60,3 +60,11 @@ def finest_splits_arch() -> arch_lib.ArchSpec:
   """The topology with the most splits per stage (for image-size checks)."""
   return decode(tuple(
       len(d.choices) - 1 if d.name.startswith('S') else 0 for d in DIMENSIONS))
+
+
+def largest_tensors_arch() -> arch_lib.ArchSpec:
+  """The topology with the largest tensors: the fewest and so largest
+  attention windows, the most heads, the widest FFNs and the largest kernels.
+  Measured first, it grows TF's CPU memory pool as far as a search needs."""
+  return decode(tuple(
+      0 if d.name.startswith('S') else len(d.choices) - 1 for d in DIMENSIONS))
