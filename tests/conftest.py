@@ -23,4 +23,3 @@ from tests.helpers import TINY_ARCH  # pylint: disable=g-import-not-at-top
 def tiny_arch():
   from asvit_tf.modeling import arch  # pylint: disable=g-import-not-at-top
   return arch.parse_arch(TINY_ARCH)
-

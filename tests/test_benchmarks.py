@@ -1,6 +1,6 @@
 """The benchmarks' warm-up topology; benchmarks/search_speed.py: how its
-scaling hours are extrapolated; the benchmarks' bad flags refused in one line before
-anything is timed."""
+scaling hours are extrapolated; the benchmarks' bad flags refused in one line
+before anything is timed."""
 
 import numpy as np
 import pytest
