@@ -8,6 +8,7 @@ both shapes. An unreadable checkpoint (a missing or truncated file) is one too.
 
 import gc
 import logging
+import os
 import re
 from typing import Dict, Optional
 
@@ -112,10 +113,20 @@ def latest_readable(model_dir: str) -> Optional[str]:
   """The newest checkpoint of `model_dir`; None if it holds none.
 
   Raises a CheckpointError when the newest one is unreadable, naming the
-  newest intact one (resume from it by pointing the `checkpoint` file at it).
+  newest intact one (resume from it by pointing the `checkpoint` file at it),
+  and when checkpoints lie there but the `checkpoint` file, missing or
+  unparsable, names none: a run would start over and overwrite them.
   """
   state = tf.train.get_checkpoint_state(model_dir)
   if not state or not state.model_checkpoint_path:
+    orphans = sorted(os.path.basename(path)[:-len('.index')] for path in
+                     tf.io.gfile.glob(os.path.join(model_dir, '*.index')))
+    if orphans:
+      raise CheckpointError(
+          f'{model_dir} holds checkpoints ({", ".join(orphans)}) but its '
+          '`checkpoint` file, missing or unreadable, names none; allowed: a '
+          '`checkpoint` file with model_checkpoint_path: "NAME" for one of '
+          'them, or a new --model_dir')
     return None
   latest = state.model_checkpoint_path
   if is_readable(latest):

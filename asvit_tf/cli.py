@@ -73,6 +73,9 @@ def check_writable_dir(flag: str, path: str) -> None:
 
   Checked before anything is written; remote paths (gs://...) are TF's.
   """
+  if not path:
+    raise errors.UsageError(f'--{flag} is empty; allowed: a folder, created '
+                            'if missing')
   if '://' in path:
     return
   existing = os.path.abspath(path)

@@ -15,7 +15,7 @@ SEED = flags.DEFINE_integer(
     'seed', None, 'Seeds Python, NumPy and TF before the model is built, so '
     'the initial weights are reproducible (asvit_tf.train also seeds the data '
     'order and augmentation and makes TF ops deterministic); unset: unseeded, '
-    "as Model Garden's own driver.")
+    "as Model Garden's own driver.", lower_bound=0, upper_bound=2**32 - 1)
 
 
 def mark_required() -> None:

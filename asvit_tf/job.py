@@ -224,6 +224,24 @@ class Algorithm(abc.ABC):
     """Writes the plots; returns the closing line."""
 
 
+def restore(algorithm_type: Type[Algorithm], config: Any,
+            saved: Optional[Dict[str, Any]], path: str) -> Algorithm:
+  """The algorithm from the state file loaded from `path`, a new one when
+  `saved` is None; refuses a state that settings match but that cannot be
+  read back (a hand-edited or damaged file)."""
+  if saved is None:
+    return algorithm_type(config, None)
+  name = algorithm_type.NAME
+  try:
+    if not isinstance(saved.get(name), dict):
+      raise TypeError(f'"{name}" is not an object')
+    return algorithm_type(config, saved[name])
+  except (KeyError, TypeError, ValueError, IndexError) as e:
+    raise StateError(f'state file {path} holds a damaged "{name}" state '
+                     f'({type(e).__name__}: {" ".join(str(e).split())}); '
+                     f'allowed: {_DAMAGED}') from None
+
+
 def run(model_dir: str, algorithm_type: Type[Algorithm], config: Any,
         settings: Dict[str, Any],
         make_metric: Callable[[], metric_lib.MetricFn],
@@ -235,7 +253,7 @@ def run(model_dir: str, algorithm_type: Type[Algorithm], config: Any,
   name = algorithm_type.NAME
   path = os.path.join(model_dir, state_file(name))
   saved = load_state(path, settings)
-  algorithm = algorithm_type(config, saved[name] if saved else None)
+  algorithm = restore(algorithm_type, config, saved, path)
   metric = make_metric()
   reporter = Reporter(os.path.join(model_dir, TENSORBOARD_DIR), stream)
 

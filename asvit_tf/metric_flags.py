@@ -14,7 +14,7 @@ from asvit_tf.data import sources
 SEED = flags.DEFINE_integer(
     'seed', 0, 'Seed of every random choice. As the authors\' code, the input '
     'circles and NTK batches are drawn from it once, one per initialization, '
-    'and shared by every topology of the run.')
+    'and shared by every topology of the run.', lower_bound=0)
 IMAGE_SIZE = flags.DEFINE_integer(
     'image_size', 224, 'Square input side for the metrics (paper: 224).',
     lower_bound=1)

@@ -36,7 +36,8 @@ SMOKE_CONFIG = official_configs.path('asvit_smoke_digits_cpu.yaml')
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', None,
                                   'Where every stage and the report go.')
 _SKIP = flags.DEFINE_list('skip', [], f'Stages to leave out: {STAGES}.')
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of every stage.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of every stage.',
+                             lower_bound=0)
 _DATA = flags.DEFINE_string('data', 'digits', 'Images of the NTK batch: '
                             'digits, tfds:NAME, tfrecord:GLOB, folder:DIR.')
 _ARCH = flags.DEFINE_string('arch', 'seed', 'Topology to scale when the '
@@ -46,11 +47,11 @@ _SEARCH_STEPS = flags.DEFINE_integer('search_steps', 100,
                                      lower_bound=1)
 _METRIC_IMAGE_SIZE = flags.DEFINE_integer(
     'metric_image_size', 32, 'Image side of the search and scaling metrics '
-    '(paper: 224).')
+    '(paper: 224).', lower_bound=32)
 _REPEATS = flags.DEFINE_integer('repeats', 2, 'Initializations per metric '
-                                '(paper: 5).')
+                                '(paper: 5).', lower_bound=1)
 _NTK_BATCH = flags.DEFINE_integer('ntk_batch_size', 8, 'NTK batch (paper: '
-                                  '16).')
+                                  '16).', lower_bound=2)
 _METRIC_WORKERS = flags.DEFINE_integer(
     'metric_workers', None, 'Processes measuring each topology in the search '
     'and the scaling (their --metric_workers; default: 2 on a CPU-only '
@@ -89,7 +90,10 @@ def run_binary(module: str, args: Sequence[str]) -> None:
   """Runs `python -m module args` with its progress on our stdout."""
   command = [sys.executable, '-m', module, *args]
   print(f'\n$ {" ".join(command)}', flush=True)
-  if subprocess.run(command, check=False).returncode:
+  status = subprocess.run(command, check=False).returncode
+  if status == 2:  # The stage refused its input in one line of its own.
+    sys.exit(2)
+  if status:
     raise errors.UsageError(f'stage {module} failed (see its output above); '
                             'allowed: fix it and run the pipeline again to '
                             'resume')
@@ -156,7 +160,8 @@ def train_override(arch: str) -> Dict[str, Any]:
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   if not _OUTPUT_DIR.value:
-    raise errors.UsageError('--output_dir is required')
+    raise errors.UsageError('--output_dir is required; allowed: a folder '
+                            '(created if missing)')
   unknown = sorted(set(_SKIP.value) - set(STAGES))
   if unknown:
     raise errors.UsageError(f'--skip={",".join(unknown)}; allowed: '
@@ -168,6 +173,8 @@ def main(argv: List[str]) -> None:
     raise errors.UsageError(
         f'--width={_SCALE_WIDTH.value}; allowed: a multiple of '
         f'{scaler_lib.PROXY_DIVISOR}, the scaling measures a C/4 stand-in')
+  if 'scale' not in _SKIP.value:
+    scaler_lib.check_budget(_STOP_PARAMS_M.value, _MAX_PARAMS_M.value)
   cli.check_writable_dir('output_dir', _OUTPUT_DIR.value)
   if 'train' not in _SKIP.value:
     check_train_phases()

@@ -9,7 +9,7 @@ its latest checkpoint is readable and fits that model.
 """
 
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 import tf_keras
@@ -61,21 +61,18 @@ def check_params(params: config_definitions.ExperimentConfig,
         f'{", ".join(changes)}; allowed: {_NEW_DIR}')
 
 
-def check_checkpoint(model: tf_keras.Model, model_dir: str) -> None:
-  """Refuses a `model_dir` whose latest checkpoint is unreadable or does not
-  fit `model` (the configured model, built)."""
-  checkpoint = checkpoint_compat.latest_readable(model_dir)
-  if checkpoint:
-    checkpoint_compat.read(checkpoint, _NEW_DIR, model=model)
-
-
-def check(params: config_definitions.ExperimentConfig, model: tf_keras.Model,
-          model_dir: str, training: bool) -> None:
+def check(params: config_definitions.ExperimentConfig,
+          model: Optional[tf_keras.Model], model_dir: str,
+          training: bool) -> None:
   """The checks of a `model_dir` before a run in it; writes nothing.
 
-  Evaluation only reads the checkpoints; training also writes the folder.
+  Every mode writes there (evaluation its summaries); training must not
+  write over a run of another model. The latest checkpoint must be readable
+  and, when `model` (the configured model, built) is given, fit it.
   """
+  cli.check_writable_dir('model_dir', model_dir)
   if training:
-    cli.check_writable_dir('model_dir', model_dir)
     check_params(params, model_dir)
-  check_checkpoint(model, model_dir)
+  checkpoint = checkpoint_compat.latest_readable(model_dir)
+  if checkpoint and model is not None:
+    checkpoint_compat.read(checkpoint, _NEW_DIR, model=model)

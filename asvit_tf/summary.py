@@ -26,16 +26,6 @@ _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
 
 
-def split_arch_flag(value: str) -> List[str]:
-  """Splits the --arch flag: 'seed,small' or 'a|b|c|d|h;e|f|g|h|i'."""
-  if ';' in value:
-    return [v for v in value.split(';') if v.strip()]
-  names = [v.strip() for v in value.split(',')]
-  if all(n in arch_lib.PRESET_STRINGS for n in names):
-    return names
-  return [value]
-
-
 def summarize(arch_text: str, image_size: int, stride: int,
               num_classes: int) -> Dict[str, Any]:
   """Counts of one architecture as a JSON-ready dict."""
@@ -88,7 +78,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   rows = [summarize(a, _IMAGE_SIZE.value, int(_STRIDE.value),
-                    _NUM_CLASSES.value) for a in split_arch_flag(_ARCH.value)]
+                    _NUM_CLASSES.value) for a in arch_lib.split_arch_list(_ARCH.value)]
   cli.print_rows(rows, _FORMAT.value, format_table)
 
 

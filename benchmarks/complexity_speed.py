@@ -36,7 +36,8 @@ from asvit_tf.search import space
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
 _ARCH = flags.DEFINE_string('arch', 'seed', 'Architecture to time.')
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.',
+                                  lower_bound=1)
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per topology.',
                                 lower_bound=1)
 _WARMUP_ARCH = flags.DEFINE_string(

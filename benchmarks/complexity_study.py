@@ -33,8 +33,10 @@ from asvit_tf.modeling import builders
 
 _NUM = flags.DEFINE_integer('num_topologies', 32, 'Topologies to sample.',
                             lower_bound=2)
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', 32, 'Square image side.')
-_WIDTH = flags.DEFINE_integer('width', 16, 'Base width C of every topology.')
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 32, 'Square image side.',
+                                  lower_bound=1)
+_WIDTH = flags.DEFINE_integer('width', 16, 'Base width C of every topology.',
+                             lower_bound=1)
 _EPOCHS = flags.DEFINE_integer('epochs', 1, 'Training epochs per topology.',
                                lower_bound=1)
 _BATCH = flags.DEFINE_integer('batch_size', 64, 'Training batch size.',
@@ -43,7 +45,8 @@ _REPEATS = flags.DEFINE_integer('repeats', 5, 'Initializations per metric.',
                                 lower_bound=1)
 _BOOTSTRAP = flags.DEFINE_integer('bootstrap', 2000, 'Bootstrap resamples.',
                                   lower_bound=1)
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of sampling, init, training.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of sampling, init, training.',
+                             lower_bound=0)
 _FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'], 'Output.')
 _OUTPUT = flags.DEFINE_string('output', None, 'Optional JSON file to write.')
 

@@ -48,7 +48,8 @@ BATCH = flags.DEFINE_integer('batch_size', 4, 'Images a training step.',
                              lower_bound=1)
 STEPS = flags.DEFINE_integer('steps', 3, 'Timed steps (after one warm-up).',
                              lower_bound=1)
-IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.')
+IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.',
+                                 lower_bound=1)
 FORMAT = flags.DEFINE_enum('format', 'table', ['table', 'json'],
                             'Output format.')
 PRECISION = flags.DEFINE_list(

@@ -109,11 +109,17 @@ def cascadercnn_asvit_coco() -> cfg.ExperimentConfig:
 
 
 def check_input_size(params: cfg.ExperimentConfig) -> None:
-  """Raises a ConfigError for an input side that is not a multiple of
-  2**max_level: Model Garden's Mask R-CNN parser pads images up to such a
-  multiple, and the FPN then refuses maps of another size than the model was
-  built for."""
+  """Raises a ConfigError for FPN levels outside the backbone's (maps at
+  levels 2-5, the FPN adds coarser ones) or an input side that is not a
+  multiple of 2**max_level: Model Garden's Mask R-CNN parser pads images up
+  to such a multiple, and the FPN then refuses maps of another size than the
+  model was built for."""
   model = params.task.model
+  if not 2 <= model.min_level <= 5 or model.max_level < model.min_level:
+    raise loading.ConfigError(
+        f'task.model.min_level={model.min_level} and max_level='
+        f'{model.max_level}; allowed: 2 <= min_level <= 5 (the backbone\'s '
+        'finest to coarsest map), max_level >= min_level')
   multiple = 2 ** model.max_level
   sides = list(model.input_size[:2])
   if len(sides) != 2 or any(side <= 0 or side % multiple for side in sides):

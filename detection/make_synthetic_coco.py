@@ -17,11 +17,14 @@ from detection import synthetic_coco
 
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', '/tmp/asvit_synthetic_coco',
                                   'Where images, JSON and TFRecords go.')
-_NUM_TRAIN = flags.DEFINE_integer('num_train', 64, 'Training images.')
-_NUM_VAL = flags.DEFINE_integer('num_val', 16, 'Validation images.')
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', 256, 'Square image side.')
+_NUM_TRAIN = flags.DEFINE_integer('num_train', 64, 'Training images.',
+                                  lower_bound=1)
+_NUM_VAL = flags.DEFINE_integer('num_val', 16, 'Validation images.',
+                                lower_bound=1)
+_IMAGE_SIZE = flags.DEFINE_integer('image_size', 256, 'Square image side.',
+                                   lower_bound=1)
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the train split; the '
-                             'validation split uses seed + 1.')
+                             'validation split uses seed + 1.', lower_bound=0)
 _NUM_SHARDS = flags.DEFINE_integer('num_shards', 1, 'TFRecord shards a split.',
                                    lower_bound=1)
 

@@ -6,8 +6,9 @@
 
 All of Model Garden's flags apply (--params_override, --mode=eval, ...).
 The config (with input sides that Model Garden's parser keeps), its data
-paths and, to train, the model_dir (writable, no run of another model in its
-params.yaml) are checked before Model Garden's driver writes.
+paths and the model_dir (writable, its latest checkpoint readable; to train,
+no run of another model in its params.yaml) are checked before Model
+Garden's driver writes.
 `--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
 the model is built, so the initial weights are reproducible. The driver is
 official/vision/train.py's with asvit_tf.trainer's trainer, whose first
@@ -35,9 +36,9 @@ def main(argv: List[str]) -> None:
   trainer_lib.check_mode(flags.FLAGS.mode)
   configs.check_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)
-  if 'train' in flags.FLAGS.mode:  # Checked before the driver writes.
-    cli.check_writable_dir('model_dir', flags.FLAGS.model_dir)
-    run_dir.check_params(params, flags.FLAGS.model_dir)
+  # Before the driver writes; the checkpoint's fit is Model Garden's.
+  run_dir.check(params, None, flags.FLAGS.model_dir,
+                training='train' in flags.FLAGS.mode)
   driver_flags.seed_weights()
   train.run_recorded(params, flags.FLAGS.model_dir, flags.FLAGS.mode)
 

@@ -31,7 +31,8 @@ def test_large_string_matches_preset_and_round_trips():
     ('8,2,3,0|4,1,2|4,1,4|4,1,6|32', ['stage 1 depth L=0', '>= 1']),
     ('8,2,3|4,1,2|4,1,4|32', ['4 "|"-separated parts', 'seed, small']),
     ('8,2|4,1,2|4,1,4|4,1,6|32', ['stage 1', '2 fields', 'K,S,E']),
-    ('8,x,3|4,1,2|4,1,4|4,1,6|32', ["stage 1 splits S='x'", 'integer']),
+    ('8,x,3|4,1,2|4,1,4|4,1,6|32', ["stage 1 splits S='x'",
+                                    'is not an integer; allowed: an integer']),
     ('8,2,3|4,1,2|4,1,4|4,1,6|64,7', ['width C=7', 'fewer than its 8 heads',
                                          'C >= 8 for 64 heads']),
     ('tiny', ['tiny', 'seed, small, base, large']),
@@ -43,3 +44,16 @@ def test_bad_strings_name_field_value_and_choices(text, fragments):
   assert '\n' not in message
   for fragment in fragments:
     assert fragment in message
+
+
+def test_arch_lists_split_presets_on_commas_and_strings_on_semicolons():
+  assert arch.split_arch_list('seed, small') == ['seed', 'small']
+  assert arch.split_arch_list('8,2,3|4,1,2|4,1,4|4,1,6|32; large') == [
+      '8,2,3|4,1,2|4,1,4|4,1,6|32', ' large']
+  assert arch.split_arch_list('8,2,3|4,1,2|4,1,4|4,1,6|32') == [
+      '8,2,3|4,1,2|4,1,4|4,1,6|32']
+  with pytest.raises(arch.ArchError) as error:
+    arch.split_arch_list(' ; ')
+  assert str(error.value) == (
+      "arch list ' ; ' names no architecture; allowed: presets separated by "
+      '"," or architecture strings by ";"')

@@ -14,9 +14,11 @@ from official.vision.tasks import maskrcnn
 
 from asvit_tf import counting
 from asvit_tf import trainer as trainer_lib
+from asvit_tf.configs import loading
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.modeling import backbone as backbone_lib
 from asvit_tf.modeling import builders
+from detection import configs as detection_configs
 from detection import synthetic_coco
 from detection import detector_cost
 from detection import task as detection_task
@@ -110,6 +112,18 @@ def test_input_size_the_parser_would_pad_is_refused_before_writing(tmp_path):
   assert not (tmp_path / 'run').exists()
   helpers.assert_one_line_error(helpers.run_module(
       'detection.cost', f'--config_file={SMOKE_YAML}', override), message)
+
+
+@pytest.mark.parametrize('levels', [(1, 6), (2, 1)])
+def test_fpn_levels_outside_the_backbones_are_refused(levels):
+  params = _config(SMOKE_YAML, {'task': {'model': {
+      'min_level': levels[0], 'max_level': levels[1]}}})
+  with pytest.raises(loading.ConfigError) as raised:
+    detection_configs.check_input_size(params)
+  assert str(raised.value) == (
+      f'task.model.min_level={levels[0]} and max_level={levels[1]}; allowed: '
+      "2 <= min_level <= 5 (the backbone's finest to coarsest map), "
+      'max_level >= min_level')
 
 
 @pytest.mark.parametrize('flag, message', [

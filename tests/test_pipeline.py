@@ -20,6 +20,16 @@ def test_a_phase_the_image_cannot_take_is_refused_before_the_search(
   assert not output_dir.exists()
 
 
+def test_a_stage_refusing_its_flags_is_the_jobs_one_line_error(tmp_path):
+  output_dir = tmp_path / 'out'
+  result = helpers.run_module('asvit_tf.pipeline', f'--output_dir={output_dir}',
+                             '--metric_image_size=40', '--skip=scale,train')
+  helpers.assert_one_line_error(
+      result, 'error: --image_size=40 does not fit ')
+  assert [line for line in result.stderr.splitlines()
+          if line.startswith('error:')] == [result.stderr.splitlines()[-1]]
+
+
 def test_report_reads_every_scalar_back_without_tf_warnings(tmp_path):
   """Tensor summaries (Model Garden's) and simple values, in time order; TF's
   deprecated event iterator printed a warning at the end of every main job."""

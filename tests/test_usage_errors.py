@@ -12,6 +12,7 @@ from absl.testing import flagsaver
 import pytest
 import tensorflow as tf
 import tf_keras
+from official.core import exp_factory
 from official.core import train_utils
 
 from asvit_tf import checkpoint_compat
@@ -22,6 +23,7 @@ from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import run_dir
 from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
+from detection import registry_imports as detection_registry  # pylint: disable=unused-import
 from tests import helpers
 
 
@@ -52,6 +54,29 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
     (None, 'task.model.backbone.asvit.arch=4,2,2,1|2,1,2,1', 'asvit_imagenet',
      '--params_override=task.model.backbone.asvit.arch=4,2,2,1|2,1,2,1: '
      'neither key=value pairs nor YAML nor a file; allowed: '),
+    # Values TF or Model Garden fail on only deep inside a run.
+    (None, 'task.model=5', 'asvit_imagenet',
+     "task.model=5 is not a section; allowed: a mapping of task.model's keys"),
+    (None, '{task: {retokenization: {phases: 3}}}', 'asvit_imagenet',
+     'task.retokenization.phases=3 is not a list; allowed: a list'),
+    (None, 'task.model.num_classes=0', 'asvit_imagenet',
+     'task.model.num_classes=0; allowed: an integer >= 1'),
+    (None, 'task.validation_data.global_batch_size=0', 'asvit_imagenet',
+     'task.validation_data.global_batch_size=0; allowed: an integer >= 1'),
+    (None, 'trainer.train_steps=-5', 'asvit_imagenet',
+     'trainer.train_steps=-5; allowed: an integer >= 0'),
+    (None, 'trainer.steps_per_loop=0', 'asvit_imagenet',
+     'trainer.steps_per_loop=0; allowed: an integer >= 1'),
+    (None, 'task.model.input_size=[64,64]', 'asvit_imagenet',
+     'task.model.input_size=[64, 64]; allowed: [height, width, channels], '
+     'each >= 1 (or null)'),
+    (None, "{task: {model: {backbone: {asvit: {arch: '4,2,2,1|2,1,2,1|2,1,2,1|"
+     "2,1,2,1|99'}}}}}", 'asvit_imagenet',
+     "task.model.backbone.asvit.arch='4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|99': "
+     'heads=99 is not in the search space; allowed: 16, 32, 64'),
+    (None, 'task.model.backbone.asvit.drop_path_rate=1.0', 'asvit_imagenet',
+     'task.model.backbone.asvit.drop_path_rate=1.0; allowed: a rate in '
+     '[0, 1)'),
 ])
 def test_bad_configs_are_one_line_errors(tmp_path, config_text, override,
                                          experiment, message):
@@ -138,6 +163,44 @@ def test_unreadable_latest_checkpoint_names_the_intact_one(tmp_path):
     checkpoint_compat.latest_readable(str(tmp_path))
 
 
+def test_checkpoints_no_checkpoint_file_names_are_refused(tmp_path):
+  checkpoint = tf.train.Checkpoint(model=dense_model(2))
+  manager = tf.train.CheckpointManager(checkpoint, str(tmp_path), 3)
+  manager.save()
+  manager.save()
+  # Unparsable or missing, a run would start over and write ckpt-1 again.
+  for text in ('garbage!!: [', None):
+    if text is None:
+      os.remove(tmp_path / 'checkpoint')
+    else:
+      (tmp_path / 'checkpoint').write_text(text)
+    with pytest.raises(checkpoint_compat.CheckpointError) as raised:
+      checkpoint_compat.latest_readable(str(tmp_path))
+    assert str(raised.value) == (
+        f'{tmp_path} holds checkpoints (ckpt-1, ckpt-2) but its `checkpoint` '
+        'file, missing or unreadable, names none; allowed: a `checkpoint` '
+        'file with model_checkpoint_path: "NAME" for one of them, or a new '
+        '--model_dir')
+  assert checkpoint_compat.latest_readable(str(tmp_path / 'new')) is None
+
+
+def test_evaluation_needs_its_annotation_file(tmp_path):
+  for name in ('train.tfrecord', 'val.tfrecord'):
+    (tmp_path / name).touch()
+  params = exp_factory.get_exp_config('cascadercnn_asvit_coco')
+  params.override({'task': {
+      'annotation_file': str(tmp_path / 'instances_val.json'),
+      'train_data': {'input_path': str(tmp_path / 'train.tfrecord')},
+      'validation_data': {'input_path': str(tmp_path / 'val.tfrecord')}}})
+  loading.check_input_paths(params, 'train')  # Read by evaluation only.
+  with pytest.raises(errors.UsageError) as raised:
+    loading.check_input_paths(params, 'train_and_eval')
+  assert str(raised.value) == (
+      f"task.annotation_file='{tmp_path}/instances_val.json' does not exist; "
+      'allowed: a COCO annotation JSON, or empty to take the ground truth '
+      'from the validation TFRecords')
+
+
 @pytest.mark.parametrize('text, why', [
     ('', 'is not JSON (Expecting value'),
     ('{"config": {"seed"', 'is not JSON (Expecting'),
@@ -153,6 +216,30 @@ def test_damaged_state_file_names_itself(tmp_path, text, why):
   assert str(raised.value).endswith(
       '; allowed: the file a run wrote (delete it to start the run over, or '
       'use a new --model_dir)')
+
+
+@pytest.mark.parametrize('damage, why', [
+    (lambda state: state.pop('search'), 'TypeError: "search" is not an object'),
+    (lambda state: state.update(search=None),
+     'TypeError: "search" is not an object'),
+    (lambda state: state['search'].update(logits='x'),
+     "ValueError: could not convert string to float: 'x'"),
+    (lambda state: state['search'].pop('adam'), "KeyError: 'adam'"),
+])
+def test_damaged_algorithm_state_is_refused_and_left_alone(tmp_path, damage,
+                                                           why):
+  helpers.run_search(tmp_path, steps=2)
+  path = tmp_path / 'search_state.json'
+  state = json.loads(path.read_text())
+  damage(state)
+  path.write_text(json.dumps(state))
+  with pytest.raises(job_lib.StateError) as raised:
+    helpers.run_search(tmp_path, steps=2)
+  assert str(raised.value) == (
+      f'state file {path} holds a damaged "search" state ({why}); allowed: '
+      'the file a run wrote (delete it to start the run over, or use a new '
+      '--model_dir)')
+  assert json.loads(path.read_text()) == state
 
 
 def test_failed_state_write_keeps_the_old_state_and_no_temporary(
@@ -200,6 +287,11 @@ def test_writable_dir_refuses_a_path_under_a_file(tmp_path):
       f'--model_dir={tmp_path}/a_file/sub: {tmp_path}/a_file is a file; '
       'allowed: a folder, created if missing, not under a file')
   assert sorted(os.listdir(tmp_path)) == ['a_file']
+  # An empty flag value would mean the current directory.
+  with pytest.raises(errors.UsageError) as raised:
+    cli.check_writable_dir('output_dir', '')
+  assert str(raised.value) == ('--output_dir is empty; allowed: a folder, '
+                               'created if missing')
 
 
 def test_boundary_turns_user_errors_into_one_line_and_keeps_bugs(capsys):

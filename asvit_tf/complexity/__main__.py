@@ -20,20 +20,23 @@ from asvit_tf.modeling import arch as arch_lib
 
 _ARCH = flags.DEFINE_string(
     'arch', 'seed', 'Presets (seed, small, base, large) or architecture '
-    'strings K,S,E[,L]|...|heads[,C], several separated by ";".')
+    'strings K,S,E[,L]|...|heads[,C], several separated by ";" or by "," '
+    'between preset names.')
 _IMAGE_SIZE = flags.DEFINE_integer('image_size', 224, 'Square input side.',
                                   lower_bound=1)
 _METRICS = flags.DEFINE_list(
     'metrics', ['length_distortion', 'ntk'],
     f'Comma-separated metrics: {", ".join(settings_lib.METRICS)}.')
-_REPEATS = flags.DEFINE_integer('repeats', 5, 'Random initializations.')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Random initializations.',
+                                lower_bound=1)
 _DATA = flags.DEFINE_string(
     'data', 'digits', 'Images for the NTK: ' + ', '.join(sources.KINDS))
 _TFDS_DATA_DIR = flags.DEFINE_string('tfds_data_dir', None,
                                      'data_dir for --data=tfds:NAME.')
 _SEED = flags.DEFINE_integer(
     'seed', 0, 'Seed of the initializations, the input circles (one per '
-    'initialization, shared by every --arch) and the NTK batches.')
+    'initialization, shared by every --arch) and the NTK batches.',
+    lower_bound=0)
 _NUM_THETAS = flags.DEFINE_integer('num_thetas', 10, 'Points on the circle.')
 _SQRT_N = flags.DEFINE_bool('sqrt_n_scale', False,
                             'Scale the circle by sqrt(N) (paper; code: no).')
@@ -90,8 +93,8 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   metrics = settings_lib.check_metrics(_METRICS.value)
-  archs = [arch_lib.parse_arch(a) for a in _ARCH.value.split(';')
-           if a.strip()]
+  archs = [arch_lib.parse_arch(a)
+           for a in arch_lib.split_arch_list(_ARCH.value)]
   settings = settings_lib.Settings(
       num_thetas=_NUM_THETAS.value, sqrt_n_scale=_SQRT_N.value,
       theta_sampling=_THETA_SAMPLING.value,

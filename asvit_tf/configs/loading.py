@@ -20,6 +20,7 @@ from official.core import train_utils
 from official.modeling import hyperparams
 
 from asvit_tf import errors
+from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.tasks import embedded_inputs
 
 _SCALARS = (bool, int, float, str)
@@ -88,7 +89,9 @@ def _declared_types(hint: Any) -> tuple:
 
 
 def check_types(config: hyperparams.Config, prefix: str = '') -> None:
-  """Raises a ConfigError for a scalar field holding a value of another type.
+  """Raises a ConfigError for a field holding a value of another type: a
+  scalar of another scalar type, or a scalar where a section or a list is
+  declared.
 
   Ints pass as floats; bools pass only as bools.
   """
@@ -96,14 +99,20 @@ def check_types(config: hyperparams.Config, prefix: str = '') -> None:
   for field in dataclasses.fields(config):
     value = getattr(config, field.name)
     name = f'{prefix}{field.name}'
+    hint = hints.get(field.name)
     if isinstance(value, hyperparams.Config):
       check_types(value, f'{name}.')
     elif isinstance(value, (list, tuple)):
       for i, item in enumerate(value):
         if isinstance(item, hyperparams.Config):
           check_types(item, f'{name}[{i}].')
+    elif isinstance(hint, type) and issubclass(hint, hyperparams.Config):
+      raise ConfigError(f'{name}={value!r} is not a section; allowed: a '
+                        f'mapping of {name}\'s keys')
+    elif typing.get_origin(hint) in (list, tuple):
+      raise ConfigError(f'{name}={value!r} is not a list; allowed: a list')
     else:
-      declared = _declared_types(hints.get(field.name))
+      declared = _declared_types(hint)
       accepted = declared + ((int,) if float in declared else ())
       if declared and (isinstance(value, bool) and bool not in declared
                        or not isinstance(value, accepted)):
@@ -111,6 +120,51 @@ def check_types(config: hyperparams.Config, prefix: str = '') -> None:
                             for t in declared)
         raise ConfigError(f'{name}={value!r} is not of type {names}; '
                           f'allowed: a value of type {names}')
+
+
+# Values of the type declared that TF or Model Garden would fail on only
+# deep inside a run, after the driver wrote params.yaml: (key, lowest value).
+_LOWER_BOUNDS = (('task.model.num_classes', 1),
+                 ('task.train_data.global_batch_size', 1),
+                 ('task.validation_data.global_batch_size', 1),
+                 ('trainer.train_steps', 0),
+                 ('trainer.steps_per_loop', 1))
+
+
+def _value(params: hyperparams.Config, key: str) -> Any:
+  """The value at dotted `key`, None where the config has no such field."""
+  value = params
+  for name in key.split('.'):
+    value = getattr(value, name, None)
+  return value
+
+
+def check_values(params: config_definitions.ExperimentConfig) -> None:
+  """Raises a ConfigError for a count below its bound, a model input size
+  that is not (height, width, channels) (sides may be null, Model Garden's
+  unknown), or an As-ViT backbone whose
+  architecture or stochastic depth rate cannot be built (Sec. 3.1)."""
+  for key, lowest in _LOWER_BOUNDS:
+    value = _value(params, key)
+    if value is not None and value < lowest:
+      raise ConfigError(f'{key}={value}; allowed: an integer >= {lowest}')
+  size = _value(params, 'task.model.input_size')
+  if size is not None and (len(size) != 3 or any(
+      side is not None and side < 1 for side in size)):
+    raise ConfigError(f'task.model.input_size={list(size)}; allowed: '
+                      '[height, width, channels], each >= 1 (or null)')
+  backbone = _value(params, 'task.model.backbone')
+  if backbone is None or backbone.type != 'asvit':
+    return
+  try:
+    arch_lib.parse_arch(backbone.asvit.arch)
+  except arch_lib.ArchError as e:
+    raise ConfigError(f'task.model.backbone.asvit.arch={backbone.asvit.arch!r}'
+                      f': {e}') from None
+  if not 0 <= backbone.asvit.drop_path_rate < 1:
+    raise ConfigError('task.model.backbone.asvit.drop_path_rate='
+                      f'{backbone.asvit.drop_path_rate}; allowed: a rate in '
+                      '[0, 1)')
 
 
 def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
@@ -126,13 +180,21 @@ def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
   except KeyError as e:
     raise ConfigError(f'config restriction {e.args[0]}; allowed: a config '
                       'that meets it') from None
+  check_values(params)
   return params
 
 
 def check_input_paths(params: config_definitions.ExperimentConfig,
                       mode: str) -> None:
   """Raises a ConfigError for an `input_path` the `mode` reads that matches
-  no file (the embedded `digits:` splits and TFDS datasets aside)."""
+  no file (the embedded `digits:` splits and TFDS datasets aside), or, to
+  evaluate, a missing `task.annotation_file` (detection's COCO ground
+  truth)."""
+  annotations = getattr(params.task, 'annotation_file', None)
+  if 'eval' in mode and annotations and not tf.io.gfile.exists(annotations):
+    raise ConfigError(f'task.annotation_file={annotations!r} does not exist; '
+                      'allowed: a COCO annotation JSON, or empty to take the '
+                      'ground truth from the validation TFRecords')
   for name, read in (('train_data', 'train' in mode),
                      ('validation_data', 'eval' in mode)):
     data = getattr(params.task, name, None)

@@ -7,7 +7,7 @@ width C (default 32).
 """
 
 import dataclasses
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from asvit_tf import errors
 
@@ -121,7 +121,8 @@ def _parse_int(field: str, text: str) -> int:
   try:
     return int(text.strip())
   except ValueError:
-    raise ArchError(f'{field}={text.strip()!r} is not an integer') from None
+    raise ArchError(f'{field}={text.strip()!r} is not an integer; allowed: '
+                    'an integer') from None
 
 
 def parse_arch(text: str) -> ArchSpec:
@@ -152,6 +153,20 @@ def parse_arch(text: str) -> ArchSpec:
   heads = _parse_int('heads', tail[0])
   width = _parse_int('width C', tail[1]) if len(tail) == 2 else DEFAULT_WIDTH
   return ArchSpec(tuple(stages), heads, width)
+
+
+def split_arch_list(text: str) -> List[str]:
+  """The architectures a list names: presets separated by ',' ('seed,small')
+  or architecture strings by ';'; raises an ArchError when it names none."""
+  if ';' in text:
+    items = [item for item in text.split(';') if item.strip()]
+  else:
+    names = [name.strip() for name in text.split(',')]
+    items = names if all(n in PRESET_STRINGS for n in names) else [text]
+  if not items:
+    raise ArchError(f'arch list {text!r} names no architecture; allowed: '
+                    'presets separated by "," or architecture strings by ";"')
+  return items
 
 
 def format_arch(arch: ArchSpec) -> str:

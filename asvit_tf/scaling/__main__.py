@@ -14,7 +14,6 @@ from typing import List
 from absl import flags
 
 from asvit_tf import cli
-from asvit_tf import errors
 from asvit_tf import job_flags
 from asvit_tf import metric_flags
 from asvit_tf.modeling import arch as arch_lib
@@ -42,10 +41,7 @@ _NUM_CLASSES = flags.DEFINE_integer(
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   arch = arch_lib.parse_arch(_ARCH.value)
-  if not 0 < _STOP_PARAMS_M.value <= _MAX_PARAMS_M.value:
-    raise errors.UsageError(
-        f'--stop_params_m={_STOP_PARAMS_M.value} and --max_params_m='
-        f'{_MAX_PARAMS_M.value}; allowed: 0 < stop_params_m <= max_params_m')
+  scaler_lib.check_budget(_STOP_PARAMS_M.value, _MAX_PARAMS_M.value)
   settings = metric_flags.metric_settings()
   job_flags.check_image_size(arch, settings['image_size'])
   config = scaler_lib.ScaleConfig(

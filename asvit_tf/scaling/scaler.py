@@ -36,6 +36,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from asvit_tf import counting
+from asvit_tf import errors
 from asvit_tf import job as job_lib
 from asvit_tf import plots
 from asvit_tf.complexity import metric as metric_lib
@@ -175,6 +176,14 @@ class ScaleConfig:
   def divisor(self) -> int:
     """How much narrower than a candidate its measured stand-in is."""
     return PROXY_DIVISOR if self.use_proxy else 1
+
+
+def check_budget(stop_params_m: float, max_params_m: float) -> None:
+  """Raises a UsageError unless 0 < stop <= max, both finite (millions)."""
+  if not (0 < stop_params_m <= max_params_m and math.isfinite(max_params_m)):
+    raise errors.UsageError(
+        f'--stop_params_m={stop_params_m} and --max_params_m={max_params_m}; '
+        'allowed: 0 < stop_params_m <= max_params_m, finite')
 
 
 def describe(arch: arch_lib.ArchSpec, config: ScaleConfig) -> Dict[str, Any]:

@@ -28,8 +28,10 @@ _BASELINE_MOMENTUM = flags.DEFINE_float(
 _REWARD_WINDOW = flags.DEFINE_integer(
     'reward_window', 20, 'Recent values whose range normalizes each metric '
     'change (authors: 20).', lower_bound=1)
-flags.register_validator('learning_rate', lambda rate: rate > 0,
-                         message='not positive; allowed: a positive number')
+flags.register_validator('learning_rate',
+                         lambda rate: 0 < rate < float('inf'),
+                         message='not a positive number; allowed: a positive '
+                         'finite number')
 flags.register_validator('baseline_momentum',
                          lambda momentum: 0 <= momentum < 1,
                          message='out of range; allowed: 0 <= momentum < 1')
