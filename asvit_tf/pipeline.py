@@ -175,6 +175,11 @@ def main(argv: List[str]) -> None:
         f'{scaler_lib.PROXY_DIVISOR}, the scaling measures a C/4 stand-in')
   if 'scale' not in _SKIP.value:
     scaler_lib.check_budget(_STOP_PARAMS_M.value, _MAX_PARAMS_M.value)
+  if 'search' in _SKIP.value:
+    try:
+      arch_lib.parse_arch(_ARCH.value)
+    except arch_lib.ArchError as e:
+      raise errors.UsageError(f'--arch={_ARCH.value}: {e}') from None
   cli.check_writable_dir('output_dir', _OUTPUT_DIR.value)
   if 'train' not in _SKIP.value:
     check_train_phases()

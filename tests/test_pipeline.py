@@ -20,6 +20,16 @@ def test_a_phase_the_image_cannot_take_is_refused_before_the_search(
   assert not output_dir.exists()
 
 
+def test_an_arch_to_scale_is_checked_before_any_stage(tmp_path):
+  output_dir = tmp_path / 'out'
+  result = helpers.run_module('asvit_tf.pipeline', f'--output_dir={output_dir}',
+                             '--skip=search,train', '--arch=1,2,3|x')
+  helpers.assert_one_line_error(
+      result, 'error: --arch=1,2,3|x: arch \'1,2,3|x\' has 2 "|"-separated '
+      'parts; allowed: ')
+  assert not output_dir.exists()
+
+
 def test_a_stage_refusing_its_flags_is_the_jobs_one_line_error(tmp_path):
   output_dir = tmp_path / 'out'
   result = helpers.run_module('asvit_tf.pipeline', f'--output_dir={output_dir}',

@@ -184,6 +184,22 @@ def test_checkpoints_no_checkpoint_file_names_are_refused(tmp_path):
   assert checkpoint_compat.latest_readable(str(tmp_path / 'new')) is None
 
 
+def test_input_path_of_another_format_is_refused_before_training(tmp_path):
+  path = tmp_path / 'train-00000-of-00001'
+  path.write_bytes(bytes(range(256)) * 8)
+  params = parse(tmp_path, override={'task': {'train_data': {
+      'input_path': str(path)}}})
+  with pytest.raises(errors.UsageError) as raised:
+    loading.check_input_paths(params, 'train')
+  assert str(raised.value).startswith(
+      f'task.train_data.input_path: {path} is not a TFRecord file (')
+  assert str(raised.value).endswith(
+      '; allowed: TFRecord files (file_type tfrecord)')
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    writer.write(b'a record')
+  loading.check_input_paths(params, 'train')
+
+
 def test_evaluation_needs_its_annotation_file(tmp_path):
   for name in ('train.tfrecord', 'val.tfrecord'):
     (tmp_path / name).touch()

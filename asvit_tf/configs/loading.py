@@ -187,9 +187,9 @@ def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
 def check_input_paths(params: config_definitions.ExperimentConfig,
                       mode: str) -> None:
   """Raises a ConfigError for an `input_path` the `mode` reads that matches
-  no file (the embedded `digits:` splits and TFDS datasets aside), or, to
-  evaluate, a missing `task.annotation_file` (detection's COCO ground
-  truth)."""
+  no file or whose first file is not a TFRecord file (the embedded `digits:`
+  splits and TFDS datasets aside), or, to evaluate, a missing
+  `task.annotation_file` (detection's COCO ground truth)."""
   annotations = getattr(params.task, 'annotation_file', None)
   if 'eval' in mode and annotations and not tf.io.gfile.exists(annotations):
     raise ConfigError(f'task.annotation_file={annotations!r} does not exist; '
@@ -202,9 +202,22 @@ def check_input_paths(params: config_definitions.ExperimentConfig,
         or embedded_inputs.is_embedded(data.input_path)):
       continue
     try:
-      input_reader.match_files(data.input_path)
+      first = input_reader.match_files(data.input_path)[0]
     except ValueError as e:
       raise ConfigError(f'task.{name}.input_path={data.input_path!r}: '
                         f'{str(e).rstrip(".")}; '
                         'allowed: paths or globs of existing files, '
                         'comma-separated') from None
+    if getattr(data, 'file_type', None) == 'tfrecord':
+      _check_tfrecord(f'task.{name}.input_path', first)
+
+
+def _check_tfrecord(key: str, path: str) -> None:
+  """Reads the first record of `path`; a ConfigError if it is not one."""
+  try:
+    for _ in tf.data.TFRecordDataset(path).take(1):
+      pass
+  except tf.errors.DataLossError as e:
+    raise ConfigError(f'{key}: {path} is not a TFRecord file '
+                      f'({e.message.splitlines()[0]}); allowed: TFRecord '
+                      'files (file_type tfrecord)') from None
