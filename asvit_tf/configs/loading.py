@@ -142,8 +142,8 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 def check_values(params: config_definitions.ExperimentConfig) -> None:
   """Raises a ConfigError for a count below its bound, a model input size
   that is not (height, width, channels) (sides may be null, Model Garden's
-  unknown), or an As-ViT backbone whose
-  architecture or stochastic depth rate cannot be built (Sec. 3.1)."""
+  unknown), or an As-ViT backbone whose architecture or stochastic depth
+  rate cannot be built (Sec. 3.1)."""
   for key, lowest in _LOWER_BOUNDS:
     value = _value(params, key)
     if value is not None and value < lowest:
@@ -201,15 +201,15 @@ def check_input_paths(params: config_definitions.ExperimentConfig,
     if (not read or data is None or data.tfds_name
         or embedded_inputs.is_embedded(data.input_path)):
       continue
-    try:
-      first = input_reader.match_files(data.input_path)[0]
+    try:  # Raises rather than match no file.
+      files = input_reader.match_files(data.input_path)
     except ValueError as e:
       raise ConfigError(f'task.{name}.input_path={data.input_path!r}: '
                         f'{str(e).rstrip(".")}; '
                         'allowed: paths or globs of existing files, '
                         'comma-separated') from None
     if getattr(data, 'file_type', None) == 'tfrecord':
-      _check_tfrecord(f'task.{name}.input_path', first)
+      _check_tfrecord(f'task.{name}.input_path', files[0])
 
 
 def _check_tfrecord(key: str, path: str) -> None:
