@@ -3,30 +3,29 @@ runs, and its report reads back the training run's summaries."""
 
 import logging
 
+import pytest
 import tensorflow as tf
 
 from asvit_tf import report as report_lib
 from tests import helpers
 
 
-def test_a_phase_the_image_cannot_take_is_refused_before_the_search(
-    tmp_path):
+@pytest.mark.parametrize('flags, message', [
+    (['--phases=16:100', '--train_image_size=64'],
+     '--phases=16:100 at --train_image_size=64: stride 16 needs sides of at '
+     'least 128 pixels; allowed: '),
+    (['--skip=search,train', '--arch=1,2,3|x'],
+     '--arch=1,2,3|x: arch \'1,2,3|x\' has 2 "|"-separated parts; allowed: '),
+    (['--stop_params_m=inf', '--max_params_m=inf'],
+     '--stop_params_m=inf and --max_params_m=inf; allowed: 0 < stop_params_m '
+     '<= max_params_m, finite'),
+])
+def test_flags_a_later_stage_would_refuse_are_refused_before_any_stage(
+    tmp_path, flags, message):
   output_dir = tmp_path / 'out'
   result = helpers.run_module('asvit_tf.pipeline', f'--output_dir={output_dir}',
-                             '--phases=16:100', '--train_image_size=64')
-  helpers.assert_one_line_error(
-      result, 'error: --phases=16:100 at --train_image_size=64: stride 16 '
-      'needs sides of at least 128 pixels; allowed: ')
-  assert not output_dir.exists()
-
-
-def test_an_arch_to_scale_is_checked_before_any_stage(tmp_path):
-  output_dir = tmp_path / 'out'
-  result = helpers.run_module('asvit_tf.pipeline', f'--output_dir={output_dir}',
-                             '--skip=search,train', '--arch=1,2,3|x')
-  helpers.assert_one_line_error(
-      result, 'error: --arch=1,2,3|x: arch \'1,2,3|x\' has 2 "|"-separated '
-      'parts; allowed: ')
+                             *flags)
+  helpers.assert_one_line_error(result, f'error: {message}')
   assert not output_dir.exists()
 
 
