@@ -78,7 +78,8 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   rows = [summarize(a, _IMAGE_SIZE.value, int(_STRIDE.value),
-                    _NUM_CLASSES.value) for a in arch_lib.split_arch_list(_ARCH.value)]
+                    _NUM_CLASSES.value)
+          for a in arch_lib.split_arch_list(_ARCH.value)]
   cli.print_rows(rows, _FORMAT.value, format_table)
 
 

@@ -108,7 +108,7 @@ def cascadercnn_asvit_coco() -> cfg.ExperimentConfig:
       ])
 
 
-def check_input_size(params: cfg.ExperimentConfig) -> None:
+def check_levels_and_input_size(params: cfg.ExperimentConfig) -> None:
   """Raises a ConfigError for FPN levels outside the backbone's (maps at
   levels 2-5, the FPN adds coarser ones) or an input side that is not a
   multiple of 2**max_level: Model Garden's Mask R-CNN parser pads images up

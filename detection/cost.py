@@ -29,7 +29,7 @@ def main(argv: List[str]) -> None:
   params = loading.parse(train_utils.ParseConfigOptions(
       experiment=detector_cost.EXPERIMENT, config_file=_CONFIG_FILE.value,
       params_override=_PARAMS_OVERRIDE.value))
-  configs.check_input_size(params)
+  configs.check_levels_and_input_size(params)
   result = detector_cost.detector_cost(params)
   result['input_size'] = list(params.task.model.input_size)
   result['paper'] = {'params_m': detector_cost.PAPER['params'] / 1e6,

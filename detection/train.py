@@ -34,7 +34,7 @@ def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   params = train.parse_params()
   trainer_lib.check_mode(flags.FLAGS.mode)
-  configs.check_input_size(params)
+  configs.check_levels_and_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)
   # Before the driver writes; the checkpoint's fit is Model Garden's.
   run_dir.check(params, None, flags.FLAGS.model_dir,

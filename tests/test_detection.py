@@ -119,7 +119,7 @@ def test_fpn_levels_outside_the_backbones_are_refused(levels):
   params = _config(SMOKE_YAML, {'task': {'model': {
       'min_level': levels[0], 'max_level': levels[1]}}})
   with pytest.raises(loading.ConfigError) as raised:
-    detection_configs.check_input_size(params)
+    detection_configs.check_levels_and_input_size(params)
   assert str(raised.value) == (
       f'task.model.min_level={levels[0]} and max_level={levels[1]}; allowed: '
       "2 <= min_level <= 5 (the backbone's finest to coarsest map), "
