@@ -9,8 +9,9 @@ float32 elsewhere, hosts with an NVIDIA driver or Cloud TPU devices included
 (asvit_tf.complexity, search, scale) always run in float32.
 """
 
+import contextlib
 import functools
-from typing import FrozenSet, Optional
+from typing import Callable, FrozenSet, Iterator, Optional
 
 import tensorflow as tf
 # TF's own test utilities read oneDNN's runtime switch from here.
@@ -24,6 +25,7 @@ from asvit_tf import errors
 AUTO = 'auto'
 DTYPES = ('float32', 'bfloat16', 'float16')
 FAST_BFLOAT16_CPU_FLAGS = frozenset({'avx512_bf16', 'amx_bf16'})
+_xla_fusion = True  # Switched off by `without_xla_fusion`.
 
 
 def at_least_float32(dtype: tf.DType) -> tf.DType:
@@ -63,6 +65,41 @@ def native_softmax_rounds_once(dtype: tf.DType) -> bool:
     return False
   return (dtype == tf.bfloat16 and _pywrap_util_port.IsMklEnabled() and
           'avx512f' in cpu_flags())
+
+
+def fused_on_cpu(function: Callable[..., tf.Tensor]
+                 ) -> Callable[..., tf.Tensor]:
+  """`function`, XLA-compiled where its first argument is bfloat16 or
+  float16 and TF computes on this host's CPU, as it is elsewhere.
+
+  For element-wise steps under mixed precision: TF's CPU kernels convert
+  each reduced-precision operand on its own (a bfloat16 multiplication over
+  the attention's scores took twice the float32 one), while XLA fuses the
+  steps into one loop that converts in registers. float32 calls, the
+  metrics' among them, run `function` itself, so their values do not
+  change.
+  """
+  compiled = tf.function(function, jit_compile=True, autograph=False)
+
+  def call(*args):
+    if (_xla_fusion and args[0].dtype.size < 4 and
+        asvit_tf.computes_on_cpu()):
+      return compiled(*args)
+    return function(*args)
+
+  return call
+
+
+@contextlib.contextmanager
+def without_xla_fusion() -> Iterator[None]:
+  """Models traced inside hold no XLA-compiled functions: for SavedModels,
+  which TF Serving runs without XLA unless told otherwise."""
+  global _xla_fusion
+  previous, _xla_fusion = _xla_fusion, False
+  try:
+    yield
+  finally:
+    _xla_fusion = previous
 
 
 def resolve(dtype: Optional[str],

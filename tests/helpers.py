@@ -212,3 +212,12 @@ def snapshot(directory: str) -> Dict[str, Tuple[int, int]]:
       found[os.path.relpath(path, directory)] = (stat.st_size,
                                                  stat.st_mtime_ns)
   return found
+
+
+def xla_compiled_calls(graph_def: tf.compat.v1.GraphDef) -> int:
+  """Calls of XLA-compiled functions in `graph_def` and its functions."""
+  nodes = [*graph_def.node,
+           *(node for function in graph_def.library.function
+             for node in function.node_def)]
+  return sum(node.attr['_XlaMustCompile'].b for node in nodes)
+

@@ -9,6 +9,7 @@ import tf_keras
 from official.core import task_factory
 from official.core import train_utils
 from official.vision.ops import preprocess_ops
+from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-direct-tensorflow-import
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.data import digits
@@ -88,6 +89,12 @@ def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
   signature = tf.saved_model.load(export_dir).signatures['serving_default']
   assert {t.dtype for t in signature.structured_outputs.values()} == {
       tf.float32}
+  # Servable without XLA, though training fused steps with it on this CPU.
+  saved_model = saved_model_pb2.SavedModel.FromString(
+      tf.io.gfile.GFile(os.path.join(export_dir, 'saved_model.pb'),
+                        'rb').read())
+  assert helpers.xla_compiled_calls(
+      saved_model.meta_graphs[0].graph_def) == 0
   served, expected = serve_and_expect(export_dir, full)
   assert not np.array_equal(served, expected)  # Computed in bfloat16.
   np.testing.assert_allclose(served, expected, rtol=0,

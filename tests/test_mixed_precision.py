@@ -131,3 +131,32 @@ def test_classifier_under_mixed_policy_matches_float32(tiny_arch, policy,
     cosine = flat @ full_flat / np.linalg.norm(flat) / np.linalg.norm(
         full_flat)
     assert cosine > 0.99, (stride, cosine)
+
+
+@pytest.mark.parametrize('policy', [tf.bfloat16, tf.float16], indirect=True)
+def test_cpu_fuses_element_wise_steps_with_the_plain_steps_values(
+    tiny_arch, policy):
+  # The GELU and the attention gradient's product run XLA-compiled under
+  # mixed precision on a CPU; without the fusion (as exported) and in
+  # float32 the same model traces none, and the values agree.
+  model = builders.build_classifier(tiny_arch, 10, 64)
+  images = tf.random.stateless_normal([2, 64, 64, 3], [0, 0])
+
+  @tf.function
+  def step(images):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(tf.math.log_softmax(model(images))[:, 0])
+    return [loss, *tape.gradient(loss, model.trainable_variables)]
+
+  fused = step.get_concrete_function(images)
+  with precision.without_xla_fusion():
+    plain = tf.function(step.python_function).get_concrete_function(images)
+  with helpers.keras_policy('float32'):
+    full = builders.build_classifier(tiny_arch, 10, 64)
+    full_graph = tf.function(full).get_concrete_function(images).graph
+  assert helpers.xla_compiled_calls(fused.graph.as_graph_def()) > 0
+  assert helpers.xla_compiled_calls(plain.graph.as_graph_def()) == 0
+  assert helpers.xla_compiled_calls(full_graph.as_graph_def()) == 0
+  for got, want in zip(fused(images), plain(images)):
+    np.testing.assert_allclose(
+        got, want, rtol=0, atol=4 * TOLERANCE[policy] * np.abs(want).max())

@@ -14,7 +14,8 @@ averages of the weights (the recipe's `optimizer_config.ema`), those are
 exported, the weights evaluation measured; `--noema` exports the trained ones.
 The model computes in the config's `runtime.mixed_precision_dtype` (`auto`:
 bfloat16 on CPUs with bfloat16 instructions); the served inputs and outputs
-are float32 (uint8 images in) whatever it is.
+are float32 (uint8 images in) whatever it is. It holds no XLA-compiled
+function (`precision.without_xla_fusion`), so any TF Serving runs it.
 """
 
 from typing import List
@@ -89,11 +90,12 @@ def main(argv: List[str]) -> None:
   module = image_classification.ClassificationModule(
       params=params, batch_size=_BATCH_SIZE.value,
       input_image_size=image_size, input_type=_INPUT_TYPE.value, model=model)
-  export_saved_model_lib.export_inference_graph(
-      input_type=_INPUT_TYPE.value, batch_size=_BATCH_SIZE.value,
-      input_image_size=image_size, params=params,
-      checkpoint_path=None, export_dir=_EXPORT_DIR.value,
-      export_module=module)
+  with precision.without_xla_fusion():
+    export_saved_model_lib.export_inference_graph(
+        input_type=_INPUT_TYPE.value, batch_size=_BATCH_SIZE.value,
+        input_image_size=image_size, params=params,
+        checkpoint_path=None, export_dir=_EXPORT_DIR.value,
+        export_module=module)
 
 
 def run() -> None:

@@ -28,6 +28,9 @@ def _contract_with_scores(scores_grad: tf.Tensor, q: tf.Tensor,
   return (dq, dk), grad
 
 
+_multiply_scores = precision.fused_on_cpu(tf.multiply)
+
+
 @tf.custom_gradient
 def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   """softmax(q k^T) v over the last two axes, with a memory-lean gradient.
@@ -53,7 +56,8 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
   in float32 and rounds the weights once (TF's oneDNN kernels do so for
   bfloat16; elsewhere the scores are cast, see
   precision.native_softmax_rounds_once), and rowsum(G * O), the softmax
-  normalization's term in dS, is summed in float32.
+  normalization's term in dS, is summed in float32. On a CPU the
+  element-wise product dS runs XLA-compiled (precision.fused_on_cpu).
   """
   wide = precision.at_least_float32(q.dtype)
   scores = tf.matmul(q, k, transpose_b=True)
@@ -69,7 +73,7 @@ def attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
     centred = tf.matmul(
         tf.concat([upstream, tf.cast(-correction, q.dtype)], -1),
         tf.concat([v, tf.ones_like(v[..., :1])], -1), transpose_b=True)
-    dq, dk = _contract_with_scores(weights * centred, q, k)
+    dq, dk = _contract_with_scores(_multiply_scores(weights, centred), q, k)
     return dq, dk, tf.linalg.matrix_transpose(
         tf.matmul(upstream, weights, transpose_a=True))
 

@@ -12,6 +12,19 @@ from asvit_tf.modeling.layers.linear import linear
 from asvit_tf.modeling.layers import normalization
 
 
+@precision.fused_on_cpu
+def _gelu(hidden: tf.Tensor) -> tf.Tensor:
+  """Exact GELU computed in at least float32, returned in `hidden`'s dtype.
+
+  TF's CPU erf runs about 2.5x slower in bfloat16 than in float32; on a CPU
+  the casts and the GELU run as one XLA loop under mixed precision
+  (benchmarks/README.md).
+  """
+  wide = precision.at_least_float32(hidden.dtype)
+  return tf.cast(tf_keras.activations.gelu(tf.cast(hidden, wide),
+                                           approximate=False), hidden.dtype)
+
+
 class FeedForward(tf_keras.layers.Layer):
   """Linear(dim, E*dim) - GELU - Linear(E*dim, dim)."""
 
@@ -23,13 +36,7 @@ class FeedForward(tf_keras.layers.Layer):
     self.fc2 = linear(dim, 'fc2')
 
   def call(self, x):
-    hidden = self.fc1(x)
-    # Exact GELU in at least float32: TF's CPU erf runs about 2.5x slower in
-    # bfloat16 than in float32, and this takes 5-7 % off As-ViT Small's
-    # bfloat16 train step (benchmarks/README.md).
-    wide = precision.at_least_float32(hidden.dtype)
-    return self.fc2(tf.cast(tf_keras.activations.gelu(
-        tf.cast(hidden, wide), approximate=False), hidden.dtype))
+    return self.fc2(_gelu(self.fc1(x)))
 
   def get_config(self):
     config = super().get_config()
