@@ -1,4 +1,5 @@
-"""Which floating-point precision a training run uses.
+"""Which floating-point precision a training run uses, and how the layers
+compute in it on a CPU.
 
 Model Garden's `runtime.mixed_precision_dtype` takes float32, bfloat16 or
 float16 (variables stay float32, layers compute in the reduced dtype); here
@@ -6,7 +7,9 @@ it also takes `auto`: bfloat16 where TF computes on a CPU with bfloat16
 instructions (AVX512_BF16 or AMX-BF16, read from /proc/cpuinfo on Linux),
 float32 elsewhere, hosts with an NVIDIA driver or Cloud TPU devices included
 (their configs name their precision). The training-free metrics
-(asvit_tf.complexity, search, scale) always run in float32.
+(asvit_tf.complexity, search, scale) always run in float32. Under mixed
+precision on a CPU, element-wise steps that TF's kernels convert slowly run
+XLA-compiled (`fused_on_cpu`), except in exported SavedModels.
 """
 
 import contextlib
