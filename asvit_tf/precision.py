@@ -85,12 +85,14 @@ def fused_on_cpu(function: Callable[..., tf.Tensor]
   compiled = tf.function(function, jit_compile=True, autograph=False)
 
   def call(*args):
-    if (_xla_fusion and args[0].dtype.size < 4 and
-        asvit_tf.computes_on_cpu()):
-      return compiled(*args)
-    return function(*args)
+    return (compiled if fuses_on_cpu(args[0].dtype) else function)(*args)
 
   return call
+
+
+def fuses_on_cpu(dtype: tf.DType) -> bool:
+  """Whether `fused_on_cpu` functions of `dtype` tensors run XLA-compiled."""
+  return _xla_fusion and dtype.size < 4 and asvit_tf.computes_on_cpu()
 
 
 @contextlib.contextmanager

@@ -1,15 +1,18 @@
-"""Mixed precision: the `auto` choice, the attention in bfloat16 and float16,
-the classifier under Model Garden's mixed policies at every stride."""
+"""Mixed precision: the `auto` choice, the attention and LayerNorm in
+bfloat16 and float16, the classifier under Model Garden's mixed policies at
+every stride, the XLA-compiled steps on a CPU."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
+import tf_keras
 
 import asvit_tf
 from asvit_tf import errors
 from asvit_tf import precision
 from asvit_tf.modeling import builders
 from asvit_tf.modeling.layers import attention
+from asvit_tf.modeling.layers import normalization
 from tests import helpers
 
 # Relative tolerance against float32: twice the dtype's machine epsilon.
@@ -100,6 +103,43 @@ def test_attention_and_its_gradient_match_float32(dtype):
         err_msg=name)
 
 
+def _layer_norm_and_gradients(layer, inputs, upstream):
+  """`layer`'s output and gradients of <output, upstream> for its input,
+  gamma and beta, in float32."""
+  with tf.GradientTape() as tape:
+    tape.watch(inputs)
+    loss = tf.reduce_sum(tf.cast(layer(inputs), tf.float32) * upstream)
+  return [tf.cast(t, tf.float32).numpy() for t in
+          [layer(inputs), *tape.gradient(loss, [inputs, *layer.weights])]]
+
+
+@pytest.mark.parametrize('policy', [tf.bfloat16, tf.float16], indirect=True)
+def test_layer_norm_and_its_gradient_match_float32(policy):
+  # Under mixed precision on a CPU the layer computes its own gradient;
+  # against Keras' LayerNormalization and TF's autodiff in float32, on the
+  # same (rounded) inputs and upstream gradient.
+  assert precision.fuses_on_cpu(policy)
+  inputs, upstream = (tf.cast(tf.cast(
+      tf.random.stateless_normal([2, 5, 7, 48], [i, 2]) * 3 + 1, policy),
+                              tf.float32) for i in range(2))
+  layer = normalization.SwitchableLayerNorm()
+  layer.build(inputs.shape)
+  weights = [tf.random.stateless_normal([48], [i, 3]) for i in range(2)]
+  layer.set_weights(weights)
+  with helpers.keras_policy('float32'):
+    full = tf_keras.layers.LayerNormalization(epsilon=layer.epsilon)
+    full.build(inputs.shape)
+    full.set_weights(weights)
+    expected = _layer_norm_and_gradients(full, inputs, upstream)
+  got = _layer_norm_and_gradients(layer, tf.cast(inputs, policy), upstream)
+  assert got[0].dtype == np.float32 and layer(inputs).dtype == policy
+  for name, value, want in zip(('out', 'd_inputs', 'd_gamma', 'd_beta'),
+                               got, expected):
+    np.testing.assert_allclose(
+        value, want, rtol=0, atol=TOLERANCE[policy] * np.abs(want).max(),
+        err_msg=name)
+
+
 @pytest.mark.parametrize('policy', [tf.bfloat16, tf.float16], indirect=True)
 @pytest.mark.parametrize('size, strides', [(64, (4, 8)), (128, (16,))])
 def test_classifier_under_mixed_policy_matches_float32(tiny_arch, policy,
@@ -136,16 +176,20 @@ def test_classifier_under_mixed_policy_matches_float32(tiny_arch, policy,
 @pytest.mark.parametrize('policy', [tf.bfloat16, tf.float16], indirect=True)
 def test_cpu_fuses_element_wise_steps_with_the_plain_steps_values(
     tiny_arch, policy):
-  # The GELU and the attention gradient's product run XLA-compiled under
-  # mixed precision on a CPU; without the fusion (as exported) and in
-  # float32 the same model traces none, and the values agree.
+  # LayerNorm, the GELU and the attention gradient's product run
+  # XLA-compiled under mixed precision on a CPU; without the fusion (as
+  # exported) and in float32 the same model traces none, and the values
+  # agree.
   model = builders.build_classifier(tiny_arch, 10, 64)
   images = tf.random.stateless_normal([2, 64, 64, 3], [0, 0])
 
   @tf.function
   def step(images):
+    # Scaled as float16 training scales its loss: unscaled, some gradients
+    # fall into float16's subnormal range.
     with tf.GradientTape() as tape:
-      loss = tf.reduce_sum(tf.math.log_softmax(model(images))[:, 0])
+      loss = 2.0 ** 10 * tf.reduce_sum(
+          tf.math.log_softmax(model(images))[:, 0])
     return [loss, *tape.gradient(loss, model.trainable_variables)]
 
   fused = step.get_concrete_function(images)
