@@ -35,8 +35,9 @@ def _normalize(inputs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
 def _normalize_grad(upstream: tf.Tensor, inputs: tf.Tensor, mean: tf.Tensor,
                     inverse_std: tf.Tensor, gamma: tf.Tensor
                     ) -> Tuple[tf.Tensor, tf.Tensor]:
-  """dL/dinputs = s (g - mean(g) - x_hat mean(g x_hat)), g = upstream gamma,
-  in `inputs`' dtype; and upstream x_hat (float32), summed for dL/dgamma."""
+  """dL/dinputs = (g - mean(g) - x_hat mean(g x_hat)) / std, with
+  g = upstream gamma, in `inputs`' dtype; and upstream x_hat (float32),
+  whose sum over the rows is dL/dgamma."""
   normalized = (tf.cast(inputs, tf.float32) - mean) * inverse_std
   upstream = tf.cast(upstream, tf.float32)
   scaled = upstream * gamma
@@ -54,10 +55,10 @@ def _fused_layer_norm(epsilon: float) -> Callable[..., tf.Tensor]:
     outputs, mean, inverse_std = _normalize(inputs, gamma, beta, epsilon)
 
     def grad(upstream):
-      inputs_grad, scaled_normalized = _normalize_grad(
+      inputs_grad, upstream_normalized = _normalize_grad(
           upstream, inputs, mean, inverse_std, gamma)
       rows = list(range(len(inputs.shape) - 1))
-      return (inputs_grad, tf.reduce_sum(scaled_normalized, rows),
+      return (inputs_grad, tf.reduce_sum(upstream_normalized, rows),
               tf.reduce_sum(tf.cast(upstream, tf.float32), rows))
 
     return outputs, grad
