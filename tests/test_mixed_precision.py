@@ -108,9 +108,10 @@ def _layer_norm_and_gradients(layer, inputs, upstream):
   gamma and beta, in float32."""
   with tf.GradientTape() as tape:
     tape.watch(inputs)
-    loss = tf.reduce_sum(tf.cast(layer(inputs), tf.float32) * upstream)
+    outputs = layer(inputs)
+    loss = tf.reduce_sum(tf.cast(outputs, tf.float32) * upstream)
   return [tf.cast(t, tf.float32).numpy() for t in
-          [layer(inputs), *tape.gradient(loss, [inputs, *layer.weights])]]
+          [outputs, *tape.gradient(loss, [inputs, *layer.weights])]]
 
 
 @pytest.mark.parametrize('policy', [tf.bfloat16, tf.float16], indirect=True)

@@ -19,7 +19,9 @@ import tf_keras
 from asvit_tf import precision
 
 
-@precision.fused_on_cpu
+# Both passes are XLA-compiled: the layer calls them only where
+# precision.fuses_on_cpu holds.
+@tf.function(jit_compile=True, autograph=False)
 def _normalize(inputs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
                epsilon: float) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """LayerNorm over the last axis in float32, the result in `inputs`' dtype;
@@ -31,7 +33,7 @@ def _normalize(inputs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
           mean, inverse_std)
 
 
-@precision.fused_on_cpu
+@tf.function(jit_compile=True, autograph=False)
 def _normalize_grad(upstream: tf.Tensor, inputs: tf.Tensor, mean: tf.Tensor,
                     inverse_std: tf.Tensor, gamma: tf.Tensor
                     ) -> Tuple[tf.Tensor, tf.Tensor]:
