@@ -220,4 +220,3 @@ def xla_compiled_calls(graph_def: tf.compat.v1.GraphDef) -> int:
            *(node for function in graph_def.library.function
              for node in function.node_def)]
   return sum(node.attr['_XlaMustCompile'].b for node in nodes)
-
