@@ -31,6 +31,27 @@ def test_digits_tfrecords_are_model_garden_classification_records(tmp_path):
       digits.split_indices(100, seed=3)['train'].tolist())
 
 
+def test_digits_are_scikit_learns_without_importing_it():
+  from sklearn import datasets  # pylint: disable=g-import-not-at-top
+  expected = datasets.load_digits()
+  images, labels = digits.scikit_learn_digits()
+  np.testing.assert_array_equal(images, expected.images)
+  np.testing.assert_array_equal(labels, expected.target)
+  assert images.shape == (digits.NUM_IMAGES, 8, 8)
+
+
+def test_digits_tfrecords_hold_the_loaded_pixels(tmp_path):
+  paths = digits.write_tfrecords(str(tmp_path), 16)
+  images, labels = digits.load_digits_images(16)
+  first = digits.split_indices(len(labels))['validation'][0]
+  record = next(iter(tf.data.TFRecordDataset(paths['validation'])))
+  feature = tf.train.Example.FromString(record.numpy()).features.feature
+  np.testing.assert_array_equal(
+      tf.io.decode_png(feature['image/encoded'].bytes_list.value[0]),
+      images[first])
+  assert feature['image/class/label'].int64_list.value[0] == labels[first]
+
+
 def test_digits_tfrecords_are_reused_without_loading_the_images(
     tmp_path, monkeypatch):
   paths = digits.write_tfrecords(str(tmp_path), 16)
