@@ -18,7 +18,7 @@ After each training loop a line gives the step and the ETA (asvit_tf.progress).
 """
 
 import pprint
-from typing import Any, List, Mapping, Tuple
+from typing import Any, List, Mapping, NamedTuple, Optional, Tuple
 
 from absl import flags
 from absl import logging
@@ -26,6 +26,7 @@ import gin
 import tensorflow as tf
 import tf_keras
 from official.common import distribute_utils
+from official.core import base_task
 from official.core import config_definitions
 from official.core import task_factory
 from official.core import train_lib
@@ -61,33 +62,24 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
-def validate(params: config_definitions.ExperimentConfig,
-             mode: str) -> retokenization.Schedule:
-  """The re-tokenization schedule; one-line errors for it or a bad mode."""
+def validate(params: config_definitions.ExperimentConfig, mode: str) -> None:
+  """One-line errors for a bad mode or re-tokenization schedule."""
   trainer_lib.check_mode(mode)
-  return retokenization.Schedule.from_config(params.task.retokenization)
+  retokenization.Schedule.from_config(params.task.retokenization)
 
 
-def validate_before_writing(params: config_definitions.ExperimentConfig,
-                            mode: str, model_dir: str) -> None:
-  """Everything checkable before the run writes: mode, schedule, data, model
-  (built once: its config, every phase's stride) and `model_dir` (its latest
-  checkpoint readable and fitting; to train, writable and holding no run of
-  another model)."""
-  schedule = validate(params, mode)
-  loading.check_input_paths(params, mode)
-  model = task_factory.get_task(params.task).build_model()
-  schedule.check_strides(model.backbone)
-  run_dir.check(params, model, model_dir, training='train' in mode)
+class Setup(NamedTuple):
+  """A run's strategy, and the task and model made in its scope."""
+  strategy: tf.distribute.Strategy
+  task: base_task.Task
+  model: tf_keras.Model
 
 
-def run_experiment(params: config_definitions.ExperimentConfig,
-                   model_dir: str, mode: str,
-                   enable_async_checkpointing: bool = False
-                   ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
-  """Runs `mode` of any Model Garden experiment under the configured
-  strategy and precision with asvit_tf.trainer's trainer."""
-  trainer_lib.check_mode(mode)
+def set_up(params: config_definitions.ExperimentConfig,
+           model_dir: str) -> Setup:
+  """The configured precision policy and strategy; in the strategy's scope
+  the task and its model (the model's config and every phase's stride are
+  checked as it is built)."""
   precision.set_policy(params.runtime)
   strategy = distribute_utils.get_distribution_strategy(
       distribution_strategy=params.runtime.distribution_strategy,
@@ -96,7 +88,34 @@ def run_experiment(params: config_definitions.ExperimentConfig,
       tpu_address=params.runtime.tpu)
   with strategy.scope():
     task = task_factory.get_task(params.task, logging_dir=model_dir)
-    trainer = trainer_lib.create_trainer(params, task, mode, model_dir)
+    return Setup(strategy, task, task.build_model())
+
+
+def set_up_before_writing(params: config_definitions.ExperimentConfig,
+                          mode: str, model_dir: str) -> Setup:
+  """The run's `set_up`, with everything checkable before the run writes:
+  mode, schedule and data first, then `model_dir` (its latest checkpoint
+  readable and fitting the model; to train, writable and holding no run of
+  another model). The checks' model is the run's, built once."""
+  validate(params, mode)
+  loading.check_input_paths(params, mode)
+  setup = set_up(params, model_dir)
+  run_dir.check(params, setup.model, model_dir, training='train' in mode)
+  return setup
+
+
+def run_experiment(params: config_definitions.ExperimentConfig,
+                   model_dir: str, mode: str,
+                   enable_async_checkpointing: bool = False,
+                   setup: Optional[Setup] = None
+                   ) -> Tuple[tf_keras.Model, Mapping[str, Any]]:
+  """Runs `mode` of any Model Garden experiment under the configured
+  strategy and precision with asvit_tf.trainer's trainer; `setup`: the
+  run's `set_up`, made here when None."""
+  trainer_lib.check_mode(mode)
+  strategy, task, model = setup or set_up(params, model_dir)
+  with strategy.scope():
+    trainer = trainer_lib.create_trainer(params, task, mode, model_dir, model)
   eta = progress.TrainingEta(trainer.global_step, params.trainer.train_steps)
   return train_lib.run_experiment(
       distribution_strategy=strategy, task=task, mode=mode, params=params,
@@ -118,27 +137,26 @@ def parse_params() -> config_definitions.ExperimentConfig:
 
 
 def run_recorded(params: config_definitions.ExperimentConfig, model_dir: str,
-                 mode: str) -> None:
+                 mode: str, setup: Optional[Setup] = None) -> None:
   """`run_experiment` of the locked `params` between what Model Garden's
   driver records in model_dir: params.yaml before training, the operative
   gin config after."""
   params.lock()
   if 'train' in mode:
     train_utils.serialize_config(params, model_dir)
-  run_experiment(params, model_dir, mode, _ASYNC_CHECKPOINTING.value)
+  run_experiment(params, model_dir, mode, _ASYNC_CHECKPOINTING.value, setup)
   train_utils.save_gin_config(mode, model_dir)
 
 
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   params = parse_params()
-  # Before seeding, so that the checks' model leaves the seeded run as it was.
-  validate_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   if driver_flags.SEED.value is not None:
     seed_run(params, driver_flags.SEED.value)
+  setup = set_up_before_writing(params, FLAGS.mode, FLAGS.model_dir)
   logging.info('Final experiment parameters:\n%s',
                pprint.pformat(params.as_dict()))
-  run_recorded(params, FLAGS.model_dir, FLAGS.mode)
+  run_recorded(params, FLAGS.model_dir, FLAGS.mode, setup)
 
 
 def run() -> None:

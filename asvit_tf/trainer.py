@@ -11,7 +11,7 @@ logged loss and accuracy the same (BUILD.md). `create_trainer` builds it
 for both training drivers, asvit_tf.train and detection.train.
 """
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import tensorflow as tf
 import tf_keras
@@ -61,12 +61,16 @@ def check_mode(mode: str) -> None:
 
 
 def create_trainer(params: config_definitions.ExperimentConfig,
-                   task: base_task.Task, mode: str,
-                   model_dir: str) -> Trainer:
-  """`Trainer` for `mode`, built as Model Garden's driver builds its own, for
-  any task: classification or detection. Call in the strategy's scope."""
-  return train_utils.create_trainer(
-      params, task, train='train' in mode, evaluate='eval' in mode,
+                   task: base_task.Task, mode: str, model_dir: str,
+                   model: Optional[tf_keras.Model] = None) -> Trainer:
+  """`Trainer` for `mode` of `model` (None: the task builds it), with the
+  optimizer and best-checkpoint exporter Model Garden's driver gives its own,
+  for any task: classification or detection. Call in the strategy's scope."""
+  if model is None:
+    model = task.build_model()
+  return Trainer(
+      params, task, model=model,
+      optimizer=train_utils.create_optimizer(task, params),
+      train='train' in mode, evaluate='eval' in mode,
       checkpoint_exporter=train_lib.maybe_create_best_ckpt_exporter(
-          params, model_dir),
-      trainer_cls=Trainer)
+          params, model_dir))

@@ -12,7 +12,9 @@ import tensorflow as tf
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import report as report_lib
+from asvit_tf import train as train_binary
 from asvit_tf import trainer as trainer_lib
+from asvit_tf.tasks import image_classification
 from tests import helpers
 
 
@@ -191,6 +193,24 @@ def test_bad_config_fails_in_one_line_before_any_write(
   helpers.assert_one_line_error(result, f'error: {message}')
   assert result.stderr.rstrip().splitlines()[-1] == f'error: {message}'
   assert not os.listdir(tmp_path)
+
+
+def test_the_checked_model_is_the_trained_one(tmp_path, monkeypatch):
+  # asvit_tf.train builds the model once: the model checked against the
+  # model_dir before anything is written is the one the trainer trains.
+  built = []
+  build = image_classification.AsViTClassificationTask.build_model
+  monkeypatch.setattr(image_classification.AsViTClassificationTask,
+                      'build_model',
+                      lambda task: built.append(build(task)) or built[-1])
+  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
+      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG]),
+                                           print_return=False)
+  setup = train_binary.set_up_before_writing(params, 'train', str(tmp_path))
+  with setup.strategy.scope():
+    trainer = trainer_lib.create_trainer(params, setup.task, 'train',
+                                         str(tmp_path), setup.model)
+  assert built == [setup.model] and trainer.model is setup.model
 
 
 def test_first_training_loop_is_traced_once(tmp_path):
