@@ -12,9 +12,7 @@ import tensorflow as tf
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import report as report_lib
-from asvit_tf import train as train_binary
 from asvit_tf import trainer as trainer_lib
-from asvit_tf.tasks import image_classification
 from tests import helpers
 
 
@@ -195,22 +193,32 @@ def test_bad_config_fails_in_one_line_before_any_write(
   assert not os.listdir(tmp_path)
 
 
-def test_the_checked_model_is_the_trained_one(tmp_path, monkeypatch):
-  # asvit_tf.train builds the model once: the model checked against the
-  # model_dir before anything is written is the one the trainer trains.
+def build_check_and_train_the_smoke_model(model_dir: str) -> None:
+  """What asvit_tf.train does before its first step, counting the models
+  built; raises unless the checked model is the one trained. Forked: the
+  binary's module defines its flags."""
+  from asvit_tf import train  # pylint: disable=g-import-not-at-top
+  from asvit_tf.tasks import image_classification  # pylint: disable=g-import-not-at-top
   built = []
-  build = image_classification.AsViTClassificationTask.build_model
-  monkeypatch.setattr(image_classification.AsViTClassificationTask,
-                      'build_model',
-                      lambda task: built.append(build(task)) or built[-1])
+  task_cls = image_classification.AsViTClassificationTask
+  build = task_cls.build_model
+  task_cls.build_model = lambda task: built.append(build(task)) or built[-1]
   params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
       experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG]),
                                            print_return=False)
-  setup = train_binary.set_up_before_writing(params, 'train', str(tmp_path))
+  setup = train.set_up_before_writing(params, 'train', model_dir)
   with setup.strategy.scope():
     trainer = trainer_lib.create_trainer(params, setup.task, 'train',
-                                         str(tmp_path), setup.model)
-  assert built == [setup.model] and trainer.model is setup.model
+                                         model_dir, setup.model)
+  assert built == [setup.model] and trainer.model is setup.model, built
+
+
+def test_the_checked_model_is_the_trained_one(tmp_path):
+  # asvit_tf.train builds the model once: the model checked against the
+  # model_dir before anything is written is the one the trainer trains.
+  result = helpers.run_forked(build_check_and_train_the_smoke_model,
+                              str(tmp_path))
+  assert result.returncode == 0, result.stderr[-3000:]
 
 
 def test_first_training_loop_is_traced_once(tmp_path):
