@@ -120,6 +120,8 @@ class AsViTBackbone(tf_keras.Model):
         for n, (level, (h, w)) in enumerate(
             zip(LEVELS, self.token_map_sizes(height, width)), start=1)}
 
+  # Graph code: traced without AutoGraph converting every layer (BUILD.md).
+  @tf.autograph.experimental.do_not_convert
   def call(self, images, training=None) -> Dict[str, tf.Tensor]:
     height, width = images.shape[1], images.shape[2]
     if height is None or width is None:

@@ -26,6 +26,8 @@ class AsViTClassifier(tf_keras.Model):
     self.pre_logits = linear(width, 'pre_logits', activation='tanh')
     self.logits = linear(num_classes, 'logits')
 
+  # Graph code: traced without AutoGraph converting every layer (BUILD.md).
+  @tf.autograph.experimental.do_not_convert
   def call(self, images, training=None):
     features = self.backbone(images, training=training)['5']
     pooled = tf.reduce_mean(self.norm(features), axis=[1, 2])
