@@ -25,7 +25,7 @@ GIN_CONTEXT = '\n  In call to configurable'
 
 def one_line(error: Exception) -> str:
   """The message of `error` without the call context gin appends to errors
-  raised inside its configurables (Model Garden's `create_trainer`)."""
+  raised inside its configurables (Model Garden's `base_trainer.Trainer`)."""
   return str(error).split(GIN_CONTEXT)[0]
 
 
