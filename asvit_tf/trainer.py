@@ -11,7 +11,7 @@ logged loss and accuracy the same (BUILD.md). `create_trainer` builds it
 for both training drivers, asvit_tf.train and detection.train.
 """
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import tensorflow as tf
 import tf_keras
@@ -62,12 +62,10 @@ def check_mode(mode: str) -> None:
 
 def create_trainer(params: config_definitions.ExperimentConfig,
                    task: base_task.Task, mode: str, model_dir: str,
-                   model: Optional[tf_keras.Model] = None) -> Trainer:
-  """`Trainer` for `mode` of `model` (None: the task builds it), with the
-  optimizer and best-checkpoint exporter Model Garden's driver gives its own,
-  for any task: classification or detection. Call in the strategy's scope."""
-  if model is None:
-    model = task.build_model()
+                   model: tf_keras.Model) -> Trainer:
+  """`Trainer` for `mode` of `model` (the task's, built), with the optimizer
+  and best-checkpoint exporter Model Garden's driver gives its own, for any
+  task: classification or detection. Call in the strategy's scope."""
   return Trainer(
       params, task, model=model,
       optimizer=train_utils.create_optimizer(task, params),

@@ -174,7 +174,8 @@ def test_driver_trains_two_steps_in_one_trace_then_coco_evaluation(
   # detection.train's trainer (asvit_tf.trainer): the optimizer's variables
   # exist before the first step, so the training loop is traced once (Model
   # Garden's own driver: twice).
-  trainer = trainer_lib.create_trainer(params, task, 'train', str(tmp_path))
+  trainer = trainer_lib.create_trainer(params, task, 'train', str(tmp_path),
+                                       task.build_model())
   model = trainer.model
   before = [w.numpy() for w in model.backbone.trainable_weights]
   logs = trainer.train(tf.constant(2))
