@@ -17,8 +17,11 @@ from typing import Any, Callable, Dict, Iterator, Tuple
 import numpy as np
 import tensorflow as tf
 import tf_keras
+from official.core import config_definitions
+from official.core import train_utils
 
 from asvit_tf import job as job_lib
+from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf.search import reinforce
 import official_configs
 
@@ -37,6 +40,14 @@ UNEVEN_ARCH = '4,2,2,1|2,1,2,1|2,1,2,1|2,1,2,1|16,9'
 def config(name: str) -> str:
   """The path of the shipped experiment YAML `name`."""
   return official_configs.path(name)
+
+
+def smoke_params(params_override: str = ''
+                 ) -> config_definitions.ExperimentConfig:
+  """The smoke YAML's experiment config, `params_override` applied."""
+  return train_utils.parse_configuration(train_utils.ParseConfigOptions(
+      experiment='asvit_imagenet', config_file=[SMOKE_CONFIG],
+      params_override=params_override), print_return=False)
 
 
 @contextlib.contextmanager

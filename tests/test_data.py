@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from official.core import task_factory
-from official.core import train_utils
 from official.vision.tasks import image_classification
 
 from asvit_tf import registry_imports  # pylint: disable=unused-import
@@ -138,9 +137,7 @@ def save_training_batches(records: str, out_path: str) -> None:
   Mixup/CutMix, here with crops and flips too), seeded as `--seed` seeds a
   run, through the task and through Model Garden's own `build_inputs`, which
   tf.data traces with AutoGraph."""
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG]),
-                                           print_return=False)
+  params = helpers.smoke_params()
   data = params.task.train_data.replace(
       input_path=records, decode_jpeg_only=False, aug_crop=True,
       aug_rand_hflip=True, seed=1)

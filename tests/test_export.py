@@ -7,7 +7,6 @@ import pytest
 import tensorflow as tf
 import tf_keras
 from official.core import task_factory
-from official.core import train_utils
 from official.vision.ops import preprocess_ops
 from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-direct-tensorflow-import
 
@@ -19,8 +18,7 @@ from asvit_tf.tasks import float16_ema
 
 
 def smoke_task():
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG]), print_return=False)
+  params = helpers.smoke_params()
   return params, task_factory.get_task(params.task)
 
 

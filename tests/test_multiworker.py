@@ -34,11 +34,8 @@ def free_ports(count):
 
 def worker(model_dir, weights_path):
   """Runs in a worker process: trains, then saves the weights as .npz."""
-  from official.core import train_utils  # pylint: disable=g-import-not-at-top
   from asvit_tf import train  # pylint: disable=g-import-not-at-top
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG],
-      params_override=OVERRIDE), print_return=False)
+  params = helpers.smoke_params(OVERRIDE)
   model, _ = train.run_experiment(params, model_dir, 'train')
   np.savez(weights_path, *[w.numpy() for w in model.weights])
 

@@ -7,7 +7,6 @@ import pytest
 import tensorflow as tf
 import tf_keras
 from official.core import task_factory
-from official.core import train_utils
 
 from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
@@ -71,10 +70,8 @@ def test_paper_flops_ratios_give_table6_savings(key):
 def test_one_traced_train_step_follows_the_optimizer_step():
   # The smoke config: stride 8 before step 30, then 4. No stochastic depth,
   # so a step's loss is a function of the weights and the stride.
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG],
-      params_override='task.model.backbone.asvit.drop_path_rate=0.0'),
-                                           print_return=False)
+  params = helpers.smoke_params(
+      'task.model.backbone.asvit.drop_path_rate=0.0')
   task = task_factory.get_task(params.task)
   # Seeded weights, whatever ran before in this process: at step 0 the two
   # strides' losses differ by 0.035 with them, by under 1e-3 with some

@@ -203,9 +203,7 @@ def build_check_and_train_the_smoke_model(model_dir: str) -> None:
   task_cls = image_classification.AsViTClassificationTask
   build = task_cls.build_model
   task_cls.build_model = lambda task: built.append(build(task)) or built[-1]
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG]),
-                                           print_return=False)
+  params = helpers.smoke_params()
   setup = train.set_up_before_writing(params, 'train', model_dir)
   with setup.strategy.scope():
     trainer = trainer_lib.create_trainer(params, setup.task, 'train',
@@ -226,10 +224,7 @@ def test_first_training_loop_is_traced_once(tmp_path):
   # whose traced loop would otherwise make them and be traced again without
   # them (Model Garden's own trainer: twice). Under float16 the optimizer is
   # AdamW inside the loss scaling inside the EMA.
-  params = train_utils.parse_configuration(train_utils.ParseConfigOptions(
-      experiment='asvit_imagenet', config_file=[helpers.SMOKE_CONFIG],
-      params_override='runtime.mixed_precision_dtype=float16'),
-                                           print_return=False)
+  params = helpers.smoke_params('runtime.mixed_precision_dtype=float16')
   with helpers.keras_policy('mixed_float16'):
     task = task_factory.get_task(params.task, logging_dir=str(tmp_path))
     trainer = train_utils.create_trainer(
