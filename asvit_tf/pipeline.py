@@ -90,10 +90,12 @@ def _stage_dir(stage: str) -> str:
 
 
 def run_binary(module: str, args: Sequence[str]) -> None:
-  """Runs `python -m module args` with its progress on our stdout."""
+  """Runs `python -m module args` with its progress on our stdout; the
+  stage ends when this process does (`cli.end_with_job`)."""
   command = [sys.executable, '-m', module, *args]
   print(f'\n$ {" ".join(command)}', flush=True)
-  status = subprocess.run(command, check=False).returncode
+  env = dict(os.environ, **{cli.JOB_PID_ENV: str(os.getpid())})
+  status = subprocess.run(command, env=env, check=False).returncode
   if status == 2:  # The stage refused its input in one line of its own.
     sys.exit(2)
   if status:

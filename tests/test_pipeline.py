@@ -1,7 +1,13 @@
 """The main job: flags that would fail late are refused before any stage
-runs, and its report reads back the training run's summaries."""
+runs, a killed job leaves no stage running, and its report reads back the
+training run's summaries."""
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import tensorflow as tf
@@ -37,6 +43,50 @@ def test_a_stage_refusing_its_flags_is_the_jobs_one_line_error(tmp_path):
       result, 'error: --image_size=40 does not fit ')
   assert [line for line in result.stderr.splitlines()
           if line.startswith('error:')] == [result.stderr.splitlines()[-1]]
+
+
+def _running(pid: int) -> bool:
+  """Whether process `pid` exists and has not exited (a zombie has)."""
+  try:
+    with open(f'/proc/{pid}/stat') as stat:
+      state = stat.read().rsplit(')', 1)[1].split()[0]
+  except FileNotFoundError:
+    return False
+  return state not in 'ZX'
+
+
+def _wait(condition, seconds: float) -> bool:
+  deadline = time.monotonic() + seconds
+  while not condition():
+    if time.monotonic() > deadline:
+      return False
+    time.sleep(0.05)
+  return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'),
+                    reason='stages end with the job on Linux only')
+def test_a_sigkilled_job_leaves_no_stage_running(tmp_path):
+  """Left running, the stage would go on writing the folder that the job,
+  run again to resume, writes too."""
+  job = subprocess.Popen(
+      [sys.executable, '-m', 'asvit_tf.pipeline', f'--output_dir={tmp_path}',
+       '--skip=scale,train', '--metric_workers=1'],
+      cwd=helpers.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  children = f'/proc/{job.pid}/task/{job.pid}/children'
+  stage = None
+  try:
+    # The stage has made its folder: its own code runs.
+    assert _wait((tmp_path / 'search').exists, 120)
+    with open(children) as f:
+      (stage,) = [int(pid) for pid in f.read().split()]
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert _wait(lambda: not _running(stage), 30)
+  finally:
+    job.kill()
+    if stage is not None and _running(stage):
+      os.kill(stage, signal.SIGKILL)
 
 
 def test_report_reads_every_scalar_back_without_tf_warnings(tmp_path):
