@@ -1,7 +1,9 @@
 """The error contract in-process: configs, checkpoints, state files, paths."""
 
 import errno
+import gc
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -141,6 +143,30 @@ def test_checkpoint_of_another_depth_is_refused_both_ways(tmp_path):
   with pytest.raises(checkpoint_compat.CheckpointError,
                      match="its model has 4 variables, the config's 2"):
     checkpoint_compat.read(deep, 'x', model=dense_model(3))
+
+
+def test_a_refused_checkpoint_leaves_no_warnings_for_the_models_exit(
+    tmp_path):
+  """The one line stays a refusing binary's last: the checkpoint's values
+  that the model lacks waited on it, and TF warned of each as the model was
+  deleted at exit."""
+  saved, model = tf.Module(), tf.Module()
+  saved.head = tf.Variable([1.0], name='head')
+  model.body = tf.Variable([1.0], name='body')
+  path = tf.train.Checkpoint(model=saved).write(str(tmp_path / 'c'))
+  with pytest.raises(checkpoint_compat.CheckpointError,
+                     match=r'it lacks body of shape \(1,\)'):
+    checkpoint_compat.read(path, 'x', model=model)
+  warnings = []
+  handler = logging.Handler(logging.WARNING)
+  handler.emit = warnings.append
+  tf.get_logger().addHandler(handler)
+  try:
+    del model
+    gc.collect()
+  finally:
+    tf.get_logger().removeHandler(handler)
+  assert not [w.getMessage() for w in warnings]
 
 
 def test_unreadable_latest_checkpoint_names_the_intact_one(tmp_path):
