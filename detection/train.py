@@ -6,9 +6,9 @@
 
 All of Model Garden's flags apply (--params_override, --mode=eval, ...).
 The config (with input sides that Model Garden's parser keeps), its data
-paths and the model_dir (writable, its latest checkpoint readable; to train,
-no run of another model in its params.yaml) are checked before Model
-Garden's driver writes.
+paths and the model_dir (writable, its latest checkpoint readable and
+fitting the configured model, in every mode; to train, no run of another
+model in its params.yaml) are checked before Model Garden's driver writes.
 `--seed` (not in official/vision/train.py) seeds Python, NumPy and TF before
 the model is built, so the initial weights are reproducible. The driver is
 official/vision/train.py's with asvit_tf.trainer's trainer, whose first
@@ -36,11 +36,12 @@ def main(argv: List[str]) -> None:
   trainer_lib.check_mode(flags.FLAGS.mode)
   configs.check_levels_and_input_size(params)
   loading.check_input_paths(params, flags.FLAGS.mode)
-  # Before the driver writes; the checkpoint's fit is Model Garden's.
-  run_dir.check(params, None, flags.FLAGS.model_dir,
-                training='train' in flags.FLAGS.mode)
   driver_flags.seed_weights()
-  train.run_recorded(params, flags.FLAGS.model_dir, flags.FLAGS.mode)
+  setup = train.set_up(params, flags.FLAGS.model_dir)
+  # Before the driver writes; the checks' model is the run's, built once.
+  run_dir.check(params, setup.model, flags.FLAGS.model_dir,
+                training='train' in flags.FLAGS.mode)
+  train.run_recorded(params, flags.FLAGS.model_dir, flags.FLAGS.mode, setup)
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from official.modeling import hyperparams
 from official.vision.tasks import maskrcnn
 
 from asvit_tf import counting
+from asvit_tf import run_dir
 from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 from asvit_tf.modeling import arch as arch_lib
@@ -112,6 +113,34 @@ def test_input_size_the_parser_would_pad_is_refused_before_writing(tmp_path):
   assert not (tmp_path / 'run').exists()
   helpers.assert_one_line_error(helpers.run_module(
       'detection.cost', f'--config_file={SMOKE_YAML}', override), message)
+
+
+@pytest.mark.slow
+def test_checkpoint_of_another_model_is_refused_in_eval_before_writing(
+    smoke, tmp_path):
+  """An evaluation reads no params.yaml, and Model Garden's restore of
+  another model's checkpoint failed inside TF with a traceback. Here: the
+  classification run's folder given as the detection run's."""
+  params, _, model = smoke
+  # The trainer's checkpoint layout, model at the top level; one of this
+  # model fits it.
+  same = tf.train.Checkpoint(model=model).save(str(tmp_path / 'same' / 'ckpt'))
+  run_dir.check(params, model, str(tmp_path / 'same'), training=False)
+  other = tf.train.Checkpoint(model=builders.build_classifier(
+      arch_lib.parse_arch(TINY_ARCH), num_classes=10, image_size=64)).save(
+          str(tmp_path / 'other' / 'ckpt'))
+  before = helpers.snapshot(str(tmp_path / 'other'))
+  data = params.task
+  result = helpers.run_module(
+      'detection.train', '--experiment=cascadercnn_asvit_coco',
+      f'--config_file={SMOKE_YAML}', '--mode=eval',
+      f'--model_dir={tmp_path}/other',
+      f'--params_override=task.annotation_file={data.annotation_file},'
+      f'task.validation_data.input_path={data.validation_data.input_path}')
+  helpers.assert_one_line_error(
+      result, f'error: checkpoint {other} does not fit the model: ')
+  assert helpers.snapshot(str(tmp_path / 'other')) == before
+  assert same != other
 
 
 @pytest.mark.parametrize('levels', [(1, 6), (2, 1)])
