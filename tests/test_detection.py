@@ -124,7 +124,7 @@ def test_checkpoint_of_another_model_is_refused_in_eval_before_writing(
   params, _, model = smoke
   # The trainer's checkpoint layout, model at the top level; one of this
   # model fits it.
-  same = tf.train.Checkpoint(model=model).save(str(tmp_path / 'same' / 'ckpt'))
+  tf.train.Checkpoint(model=model).save(str(tmp_path / 'same' / 'ckpt'))
   run_dir.check(params, model, str(tmp_path / 'same'), training=False)
   other = tf.train.Checkpoint(model=builders.build_classifier(
       arch_lib.parse_arch(TINY_ARCH), num_classes=10, image_size=64)).save(
@@ -140,7 +140,6 @@ def test_checkpoint_of_another_model_is_refused_in_eval_before_writing(
   helpers.assert_one_line_error(
       result, f'error: checkpoint {other} does not fit the model: ')
   assert helpers.snapshot(str(tmp_path / 'other')) == before
-  assert same != other
 
 
 @pytest.mark.parametrize('levels', [(1, 6), (2, 1)])
