@@ -43,22 +43,6 @@ def serve_and_expect(export_dir, model):
 
 
 @pytest.mark.slow
-def test_exported_model_serves_one_digit_like_the_checkpoint(tmp_path):
-  _, task = smoke_task()
-  model = task.build_model()
-  model.backbone.stride = 8  # The export must serve at stride 4 anyway.
-  ckpt_dir = str(tmp_path / 'ckpt')
-  tf.train.Checkpoint(model=model).save(os.path.join(ckpt_dir, 'ckpt'))
-  export_dir = str(tmp_path / 'export')
-  result = export(ckpt_dir, export_dir)
-  assert result.returncode == 0, result.stderr[-3000:]
-  model.backbone.stride = 4
-  served, expected = serve_and_expect(export_dir, model)
-  assert served.shape == (1, digits.NUM_CLASSES)
-  np.testing.assert_allclose(served, expected, atol=1e-4)
-
-
-@pytest.mark.slow
 def test_bfloat16_trained_checkpoint_serves_float32_near_the_float32_model(
     tmp_path):
   _, task = smoke_task()
@@ -117,16 +101,20 @@ def save_with_averages(params, task, model, prefix: str):
 
 
 @pytest.mark.slow
-def test_export_serves_the_ema_weights_evaluation_used(tmp_path):
+def test_export_serves_the_checkpoint_and_the_ema_weights_evaluation_used(
+    tmp_path):
   params, task = smoke_task()
   model = task.build_model()
+  model.backbone.stride = 8  # The export must serve at stride 4 anyway.
   ckpt_dir = str(tmp_path / 'ckpt')
   _, _, averages = save_with_averages(params, task, model,
                                       os.path.join(ckpt_dir, 'ckpt'))
+  model.backbone.stride = 4
 
   trained = export(ckpt_dir, str(tmp_path / 'trained'), '--noema')
   assert trained.returncode == 0, trained.stderr[-3000:]
   served, expected = serve_and_expect(str(tmp_path / 'trained'), model)
+  assert served.shape == (1, digits.NUM_CLASSES)
   np.testing.assert_allclose(served, expected, atol=1e-4)
 
   ema = export(ckpt_dir, str(tmp_path / 'ema'))
