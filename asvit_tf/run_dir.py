@@ -9,7 +9,7 @@ its latest checkpoint is readable and fits that model.
 """
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import tensorflow as tf
 import tf_keras
@@ -62,17 +62,16 @@ def check_params(params: config_definitions.ExperimentConfig,
 
 
 def check(params: config_definitions.ExperimentConfig,
-          model: Optional[tf_keras.Model], model_dir: str,
-          training: bool) -> None:
+          model: tf_keras.Model, model_dir: str, training: bool) -> None:
   """The checks of a `model_dir` before a run in it; writes nothing.
 
   Every mode writes there (evaluation its summaries); training must not
   write over a run of another model. The latest checkpoint must be readable
-  and, when `model` (the configured model, built) is given, fit it.
+  and fit `model`, the configured model, built.
   """
   cli.check_writable_dir('model_dir', model_dir)
   if training:
     check_params(params, model_dir)
   checkpoint = checkpoint_compat.latest_readable(model_dir)
-  if checkpoint and model is not None:
+  if checkpoint:
     checkpoint_compat.read(checkpoint, _NEW_DIR, model=model)
