@@ -62,12 +62,6 @@ def seed_run(params: config_definitions.ExperimentConfig, seed: int) -> None:
                             'validation_data': {'seed': seed}}})
 
 
-def validate(params: config_definitions.ExperimentConfig, mode: str) -> None:
-  """One-line errors for a bad mode or re-tokenization schedule."""
-  trainer_lib.check_mode(mode)
-  retokenization.Schedule.from_config(params.task.retokenization)
-
-
 class Setup(NamedTuple):
   """A run's strategy, and the task and model made in its scope."""
   strategy: tf.distribute.Strategy
@@ -93,11 +87,11 @@ def set_up(params: config_definitions.ExperimentConfig,
 
 def set_up_before_writing(params: config_definitions.ExperimentConfig,
                           mode: str, model_dir: str) -> Setup:
-  """The run's `set_up`, with everything checkable before the run writes:
-  mode, schedule and data first, then `model_dir` (its latest checkpoint
+  """The run's `set_up`, with everything checkable before the run writes, for
+  any task: mode and data first, then `model_dir` (its latest checkpoint
   readable and fitting the model; to train, writable and holding no run of
   another model). The checks' model is the run's, built once."""
-  validate(params, mode)
+  trainer_lib.check_mode(mode)
   loading.check_input_paths(params, mode)
   setup = set_up(params, model_dir)
   run_dir.check(params, setup.model, model_dir, training='train' in mode)
@@ -137,10 +131,10 @@ def parse_params() -> config_definitions.ExperimentConfig:
 
 
 def run_recorded(params: config_definitions.ExperimentConfig, model_dir: str,
-                 mode: str, setup: Optional[Setup] = None) -> None:
-  """`run_experiment` of the locked `params` between what Model Garden's
-  driver records in model_dir: params.yaml before training, the operative
-  gin config after."""
+                 mode: str, setup: Setup) -> None:
+  """`run_experiment` of the locked `params` and the run's `setup` between
+  what Model Garden's driver records in model_dir: params.yaml before
+  training, the operative gin config after."""
   params.lock()
   if 'train' in mode:
     train_utils.serialize_config(params, model_dir)
@@ -151,6 +145,8 @@ def run_recorded(params: config_definitions.ExperimentConfig, model_dir: str,
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   params = parse_params()
+  # A bad schedule fails before the precision policy and strategy are made.
+  retokenization.Schedule.from_config(params.task.retokenization)
   if driver_flags.SEED.value is not None:
     seed_run(params, driver_flags.SEED.value)
   setup = set_up_before_writing(params, FLAGS.mode, FLAGS.model_dir)

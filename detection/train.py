@@ -22,10 +22,7 @@ from absl import flags
 
 from asvit_tf import cli
 from asvit_tf import driver_flags
-from asvit_tf import run_dir
 from asvit_tf import train
-from asvit_tf import trainer as trainer_lib
-from asvit_tf.configs import loading
 from detection import configs
 from detection import registry_imports  # pylint: disable=unused-import
 
@@ -33,14 +30,10 @@ from detection import registry_imports  # pylint: disable=unused-import
 def main(argv: List[str]) -> None:
   del argv  # Positional arguments are refused by cli.run.
   params = train.parse_params()
-  trainer_lib.check_mode(flags.FLAGS.mode)
   configs.check_levels_and_input_size(params)
-  loading.check_input_paths(params, flags.FLAGS.mode)
   driver_flags.seed_weights()
-  setup = train.set_up(params, flags.FLAGS.model_dir)
-  # Before the driver writes; the checks' model is the run's, built once.
-  run_dir.check(params, setup.model, flags.FLAGS.model_dir,
-                training='train' in flags.FLAGS.mode)
+  setup = train.set_up_before_writing(params, flags.FLAGS.mode,
+                                      flags.FLAGS.model_dir)
   train.run_recorded(params, flags.FLAGS.model_dir, flags.FLAGS.mode, setup)
 
 
