@@ -5,6 +5,7 @@ exit 2, nothing written)."""
 import contextlib
 import io
 import json
+import logging
 import multiprocessing
 import os
 import runpy
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from typing import Any, Callable, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -60,6 +61,19 @@ def keras_policy(name: str) -> Iterator[None]:
     yield
   finally:
     tf_keras.mixed_precision.set_global_policy(previous)
+
+
+@contextlib.contextmanager
+def tf_warnings() -> Iterator[List[logging.LogRecord]]:
+  """The records TF's logger emits at WARNING or above inside the block."""
+  records = []
+  handler = logging.Handler(logging.WARNING)
+  handler.emit = records.append
+  tf.get_logger().addHandler(handler)
+  try:
+    yield records
+  finally:
+    tf.get_logger().removeHandler(handler)
 
 
 def rewarded_metric(arch, seed):

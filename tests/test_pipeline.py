@@ -2,7 +2,6 @@
 runs, a killed job leaves no stage running, and its report reads back the
 training run's summaries."""
 
-import logging
 import os
 import signal
 import subprocess
@@ -100,14 +99,8 @@ def test_report_reads_every_scalar_back_without_tf_warnings(tmp_path):
         tf.compat.v1.Summary.Value(tag='accuracy', simple_value=0.75)
     ]).SerializeToString(), step=5)
   writer.close()
-  warnings = []
-  handler = logging.Handler(logging.WARNING)
-  handler.emit = warnings.append
-  tf.get_logger().addHandler(handler)
-  try:
+  with helpers.tf_warnings() as warnings:
     scalars = report_lib.read_scalars(str(tmp_path))
-  finally:
-    tf.get_logger().removeHandler(handler)
   assert {tag: [(row['step'], row['value']) for row in rows]
           for tag, rows in scalars.items()} == {
               'training_loss': [(4, 2.5), (5, 1.25)], 'accuracy': [(5, 0.75)]}

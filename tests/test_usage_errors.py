@@ -3,7 +3,6 @@
 import errno
 import gc
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -157,15 +156,9 @@ def test_a_refused_checkpoint_leaves_no_warnings_for_the_models_exit(
   with pytest.raises(checkpoint_compat.CheckpointError,
                      match=r'it lacks body of shape \(1,\)'):
     checkpoint_compat.read(path, 'x', model=model)
-  warnings = []
-  handler = logging.Handler(logging.WARNING)
-  handler.emit = warnings.append
-  tf.get_logger().addHandler(handler)
-  try:
+  with helpers.tf_warnings() as warnings:
     del model
     gc.collect()
-  finally:
-    tf.get_logger().removeHandler(handler)
   assert not [w.getMessage() for w in warnings]
 
 
