@@ -27,6 +27,11 @@ attention priced at the slower of its MACs and 7 float32 passes an image
 over its weight tensors (asvit_tf.counting.arch_attention) at this
 machine's memory bandwidth (measured beside the peak), and its efficiency.
 
+Every timed measurement is then repeated at once (`seen_seconds`): the same
+topology and seed, its model built, its functions traced and first run
+before, so what remains is the computing alone. Both run times are
+extrapolated: their difference is what never-seen topologies cost a run.
+
 Before anything is timed, the metric workers measure the search space's
 topology with the largest tensors once (`space.largest_tensors_arch`): TF's
 CPU pool (BFC) grows to what the search needs and is never handed back, so a
@@ -41,7 +46,7 @@ import math
 import os
 import statistics
 import time
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 from absl import flags
 import numpy as np
@@ -125,17 +130,34 @@ def warm_up(metric: metric_lib.MetricFn) -> Dict[str, Any]:
           'seconds': time.perf_counter() - start}
 
 
+def seconds_of(metric: metric_lib.MetricFn, arch: arch_lib.ArchSpec,
+               seed: int) -> float:
+  """Wall seconds of one measurement."""
+  start = time.perf_counter()
+  metric(arch, seed)
+  return time.perf_counter() - start
+
+
 def time_search(metric: metric_lib.MetricFn) -> List[Dict[str, Any]]:
-  """Each of the first `--search_steps` search steps, timed whole."""
+  """Each of the first `--search_steps` search steps, timed whole, and its
+  measurement timed again (`seen_seconds`): the same work once the topology's
+  build, traces and first runs are behind it."""
   search = reinforce.Search(reinforce.SearchConfig(
       steps=_SEARCH_STEPS.value, seed=metric_flags.SEED.value,
       image_size=metric_flags.IMAGE_SIZE.value))
+  calls = []
+
+  def recorded(arch: arch_lib.ArchSpec, seed: int) -> Tuple[float, float]:
+    calls.append((arch, seed))
+    return metric(arch, seed)
+
   steps = []
   for _ in range(_SEARCH_STEPS.value):
     start = time.perf_counter()
-    record = search.step(metric)
-    steps.append({'arch': record['arch'],
-                  'seconds': time.perf_counter() - start})
+    record = search.step(recorded)
+    seconds = time.perf_counter() - start
+    steps.append({'arch': record['arch'], 'seconds': seconds,
+                  'seen_seconds': seconds_of(metric, *calls[-1])})
   return steps
 
 
@@ -149,21 +171,22 @@ def time_scaling_point(metric: metric_lib.MetricFn,
                        name: str) -> Dict[str, Any]:
   arch = arch_lib.parse_arch(name)
   proxies = distinct_proxies(arch)
-  measures = []
-  for proxy in proxies[:_SCALE_SAMPLES.value]:
-    start = time.perf_counter()
-    metric(proxy, metric_flags.SEED.value)
-    measures.append({'arch': arch_lib.format_arch(proxy),
-                     'seconds': time.perf_counter() - start})
-  per_measure = statistics.mean(m['seconds'] for m in measures)
+  measures = [{'arch': arch_lib.format_arch(proxy),
+               'seconds': seconds_of(metric, proxy, metric_flags.SEED.value),
+               'seen_seconds': seconds_of(metric, proxy,
+                                          metric_flags.SEED.value)}
+              for proxy in proxies[:_SCALE_SAMPLES.value]]
+  per_step = {f'{key}_per_step': len(proxies) * statistics.mean(
+      m[key] for m in measures) for key in ('seconds', 'seen_seconds')}
   return {'point': name, 'arch': arch_lib.format_arch(arch),
           'params': counting.arch_params(arch),
-          'measures_per_step': len(proxies), 'measures': measures,
-          'seconds_per_step': per_measure * len(proxies)}
+          'measures_per_step': len(proxies), 'measures': measures, **per_step}
 
 
-def extrapolate_scaling(points: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-  """Seconds of the run to 80 M along the nominal trajectory."""
+def extrapolate_scaling(points: Sequence[Dict[str, Any]],
+                        key: str = 'seconds_per_step') -> Dict[str, Any]:
+  """Seconds of the run to 80 M along the nominal trajectory, each step
+  priced by the points' `key`."""
   seed_arch, large = (arch_lib.parse_arch(n) for n in ('seed', 'large'))
   steps = sum(large.depths) - sum(seed_arch.depths)
   start = counting.arch_params(seed_arch)
@@ -171,7 +194,7 @@ def extrapolate_scaling(points: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
                 for k in range(steps)]
   ordered = sorted(points, key=lambda p: p['params'])
   log_params = [math.log(p['params']) for p in ordered]
-  log_seconds = [math.log(p['seconds_per_step']) for p in ordered]
+  log_seconds = [math.log(p[key]) for p in ordered]
   per_step = [math.exp(np.interp(math.log(p), log_params, log_seconds))
               for p in trajectory]
   return {'steps': steps, 'seconds': sum(per_step),
@@ -201,11 +224,14 @@ def main(argv: List[str]) -> None:
   for row in steps + [m for p in points for m in p['measures']]:
     add_bound(row, peak, bandwidth)
   scale = extrapolate_scaling(points)
+  seen_scale = extrapolate_scaling(points, 'seen_seconds_per_step')
   search_seconds = [s['seconds'] for s in steps]
   search_step = statistics.mean(search_seconds)
+  seen_step = statistics.mean(s['seen_seconds'] for s in steps)
   efficiency = statistics.mean(s['efficiency'] for s in steps)
   roofline = statistics.mean(s['roofline_efficiency'] for s in steps)
   search_hours = (warmup['seconds'] + search_step * SEARCH_STEPS) / 3600
+  seen_search_hours = (warmup['seconds'] + seen_step * SEARCH_STEPS) / 3600
   report = {
       'cpus': os.cpu_count(), 'load_average_1min': os.getloadavg()[0],
       'protocol': metric_flags.metric_settings(),
@@ -219,11 +245,14 @@ def main(argv: List[str]) -> None:
                  'mean_efficiency': efficiency,
                  'mean_roofline_efficiency': roofline,
                  'full_search_steps': SEARCH_STEPS,
-                 'full_search_hours': search_hours},
+                 'full_search_hours': search_hours,
+                 'mean_seen_step_seconds': seen_step,
+                 'full_search_seen_hours': seen_search_hours},
       'scaling': {'points': points, 'nominal_steps': scale['steps'],
                   'nominal_step_seconds': scale['seconds_per_step'],
                   'mean_step_seconds': scale['seconds'] / scale['steps'],
-                  'full_scaling_hours': scale['seconds'] / 3600},
+                  'full_scaling_hours': scale['seconds'] / 3600,
+                  'full_scaling_seen_hours': seen_scale['seconds'] / 3600},
   }
   if _FORMAT.value == 'json':
     print(json.dumps(report, indent=2))
@@ -240,6 +269,8 @@ def main(argv: List[str]) -> None:
   print(f'search step: {search_step:.1f} s (mean of {len(search_seconds)}: '
         f'{", ".join(f"{s:.1f}" for s in search_seconds)}); '
         f'warm-up and {SEARCH_STEPS} steps: {search_hours:.2f} h')
+  print(f'search step measured again: {seen_step:.1f} s; warm-up and '
+        f'{SEARCH_STEPS} steps at that: {seen_search_hours:.2f} h')
   bounds = ', '.join(f'{s["bound_seconds"]:.2f}' for s in steps)
   print(f'search step compute bound: {bounds} s; mean efficiency '
         f'{efficiency:.1%}')
@@ -253,11 +284,13 @@ def main(argv: List[str]) -> None:
     print(f'scaling step at {p["point"]} ({p["params"] / 1e6:.1f} M): '
           f'{p["measures_per_step"]} measures x '
           f'{statistics.mean(seconds):.1f} s = '
-          f'{p["seconds_per_step"]:.1f} s (efficiency '
+          f'{p["seconds_per_step"]:.1f} s, measured again '
+          f'{p["seen_seconds_per_step"]:.1f} s (efficiency '
           f'{statistics.mean(efficiencies):.1%}, roofline '
           f'{statistics.mean(rooflines):.1%})')
   print(f'scaling run to {STOP_PARAMS / 1e6:.0f} M: {scale["steps"]} nominal '
-        f'steps, {scale["seconds"] / 3600:.2f} h')
+        f'steps, {scale["seconds"] / 3600:.2f} h; measured again '
+        f'{seen_scale["seconds"] / 3600:.2f} h')
 
 
 if __name__ == '__main__':
