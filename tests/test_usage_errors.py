@@ -68,6 +68,10 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
      'trainer.train_steps=-5; allowed: an integer >= 0'),
     (None, 'trainer.steps_per_loop=0', 'asvit_imagenet',
      'trainer.steps_per_loop=0; allowed: an integer >= 1'),
+    (None, 'trainer.steps_per_loop=2,trainer.summary_interval=5',
+     'asvit_imagenet', 'trainer.summary_interval=5 with '
+     'trainer.steps_per_loop=2; allowed: a positive multiple of '
+     'trainer.steps_per_loop'),
     (None, 'task.model.input_size=[64,64]', 'asvit_imagenet',
      'task.model.input_size=[64, 64]; allowed: [height, width, channels], '
      'each >= 1 (or null)'),

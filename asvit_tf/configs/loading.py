@@ -140,7 +140,8 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 
 
 def check_values(params: config_definitions.ExperimentConfig) -> None:
-  """Raises a ConfigError for a count below its bound, a model input size
+  """Raises a ConfigError for a count below its bound, a summary interval
+  that is not a multiple of the steps a loop runs, a model input size
   that is not (height, width, channels) (sides may be null, Model Garden's
   unknown), or an As-ViT backbone whose architecture or stochastic depth
   rate cannot be built (Sec. 3.1)."""
@@ -148,6 +149,13 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     value = _value(params, key)
     if value is not None and value < lowest:
       raise ConfigError(f'{key}={value}; allowed: an integer >= {lowest}')
+  loop = _value(params, 'trainer.steps_per_loop')
+  summaries = _value(params, 'trainer.summary_interval')
+  if loop and summaries is not None and (summaries < 1 or summaries % loop):
+    # Orbit's Controller refuses it when training starts.
+    raise ConfigError(f'trainer.summary_interval={summaries} with '
+                      f'trainer.steps_per_loop={loop}; allowed: a positive '
+                      'multiple of trainer.steps_per_loop')
   size = _value(params, 'task.model.input_size')
   if size is not None and (len(size) != 3 or any(
       side is not None and side < 1 for side in size)):
