@@ -21,6 +21,8 @@ _SHAPE_MISMATCH = re.compile(
     r'incompatible tensor with shape (\(.*?\)) when attempting to restore '
     r'variable with shape (\(.*?\)) and name (\S+?)(?::\d+)?\.$')
 _UNBOUND = re.compile(r"<tf\.Variable '([^']+?)(?::\d+)?' shape=(\(.*?\))")
+# Objects whose checkpoint must hold no more variables than they have.
+_WHOLE_OBJECTS = ('model', 'backbone')
 
 
 class CheckpointError(errors.UsageError):
@@ -72,33 +74,42 @@ def _misfit(checkpoint: str, objects: Dict[str, tf.Module]) -> Optional[str]:
         *match.groups())
   except tf.errors.OpError as e:  # Missing or truncated files.
     return f'is unreadable ({e.message.splitlines()[0]})'
-  if 'model' in objects:
-    saved = saved_variable_count(checkpoint, 'model')
-    if saved != len(objects['model'].variables):
-      return (f'does not fit the model: its model has {saved} variables, '
-              f'the config\'s {len(objects["model"].variables)}')
+  for key in objects.keys() & set(_WHOLE_OBJECTS):
+    saved = saved_variable_count(checkpoint, key)
+    if saved != len(objects[key].variables):
+      return (f'does not fit the model: its {key} has {saved} variables, '
+              f'the config\'s {len(objects[key].variables)}')
   return None
 
 
-def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
-  """Restores `objects` from `checkpoint`; refuses one that does not fit.
+def misfit(checkpoint: str, **objects: tf.Module) -> Optional[str]:
+  """Restores `objects` from `checkpoint`; why it does not fit them, None
+  if it does.
 
   Every variable of the objects must be in the checkpoint with its shape,
-  and the checkpoint's `model` no larger than the `model` given (a deeper
-  one would load silently); it may hold more objects (optimizer, steps).
-  `allowed` ends the error line: what the user may pass instead. A refused
-  restore's warnings about unrestored values are not printed.
+  and the checkpoint's `model` or `backbone` no larger than the one given
+  (a deeper one would load silently); it may hold more objects (optimizer,
+  steps). A refused restore's warnings about unrestored values are not
+  printed.
   """
   logger = tf.get_logger()
   level = logger.level
   logger.setLevel(logging.ERROR)
   try:
-    misfit = _misfit(checkpoint, objects)
+    reason = _misfit(checkpoint, objects)
     gc.collect()  # Deletes a refused restore now, while its log is quiet.
   finally:
     logger.setLevel(level)
-  if misfit:
-    raise CheckpointError(f'checkpoint {checkpoint} {misfit}; allowed: '
+  return reason
+
+
+def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
+  """Restores `objects` from `checkpoint`; refuses one that does not fit
+  (`misfit`). `allowed` ends the error line: what the user may pass
+  instead."""
+  misfit_reason = misfit(checkpoint, **objects)
+  if misfit_reason:
+    raise CheckpointError(f'checkpoint {checkpoint} {misfit_reason}; allowed: '
                           f'{allowed}')
 
 

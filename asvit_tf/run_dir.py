@@ -70,8 +70,29 @@ def check(params: config_definitions.ExperimentConfig,
   and fit `model`, the configured model, built.
   """
   cli.check_writable_dir('model_dir', model_dir)
-  if training:
-    check_params(params, model_dir)
-  checkpoint = checkpoint_compat.latest_readable(model_dir)
-  if checkpoint:
-    checkpoint_compat.read(checkpoint, _NEW_DIR, model=model)
+  try:
+    if training:
+      check_params(params, model_dir)
+    checkpoint = checkpoint_compat.latest_readable(model_dir)
+    if checkpoint:
+      checkpoint_compat.read(checkpoint, _NEW_DIR, model=model)
+  except errors.UsageError as refused:
+    start = _backbone_start(model_dir, model)
+    if not start:
+      raise
+    raise type(refused)(f'{refused}{start}') from None
+
+
+def _backbone_start(model_dir: str, model: tf_keras.Model) -> str:
+  """How to start from the backbone of `model_dir`'s latest checkpoint when it
+  fits `model.backbone` (a classification run's folder given to a
+  detection run, or to a run with other classes); '' otherwise."""
+  try:
+    checkpoint = checkpoint_compat.latest_readable(model_dir)
+  except errors.UsageError:
+    return ''
+  if not checkpoint or not hasattr(model, 'backbone') or (
+      checkpoint_compat.misfit(checkpoint, backbone=model.backbone)):
+    return ''
+  return (f' with task.init_checkpoint={checkpoint} and '
+          'task.init_checkpoint_modules=backbone to start from its backbone')

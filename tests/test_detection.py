@@ -126,8 +126,10 @@ def test_checkpoint_of_another_model_is_refused_in_eval_before_writing(
   # model fits it.
   tf.train.Checkpoint(model=model).save(str(tmp_path / 'same' / 'ckpt'))
   run_dir.check(params, model, str(tmp_path / 'same'), training=False)
-  other = tf.train.Checkpoint(model=builders.build_classifier(
-      arch_lib.parse_arch(TINY_ARCH), num_classes=10, image_size=64)).save(
+  classifier = builders.build_classifier(
+      arch_lib.parse_arch(TINY_ARCH), num_classes=10, image_size=64)
+  other = tf.train.Checkpoint(
+      model=classifier, **classifier.checkpoint_items).save(
           str(tmp_path / 'other' / 'ckpt'))
   before = helpers.snapshot(str(tmp_path / 'other'))
   data = params.task
@@ -139,6 +141,10 @@ def test_checkpoint_of_another_model_is_refused_in_eval_before_writing(
       f'task.validation_data.input_path={data.validation_data.input_path}')
   helpers.assert_one_line_error(
       result, f'error: checkpoint {other} does not fit the model: ')
+  # The classifier's backbone fits the detection model's.
+  assert result.stderr.rstrip().endswith(
+      f'with task.init_checkpoint={other} and '
+      'task.init_checkpoint_modules=backbone to start from its backbone')
   assert helpers.snapshot(str(tmp_path / 'other')) == before
 
 

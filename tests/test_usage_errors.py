@@ -148,6 +148,33 @@ def test_checkpoint_of_another_depth_is_refused_both_ways(tmp_path):
     checkpoint_compat.read(deep, 'x', model=dense_model(3))
 
 
+def test_a_refused_model_dir_whose_backbone_fits_names_init_checkpoint(
+    tmp_path):
+  """A classification run's folder given to a detection run, or to one with
+  other classes: the refusal names the flags that start from its backbone,
+  unless that backbone does not fit either."""
+
+  def model_with(backbone_width, head_width):
+    model = dense_model(backbone_width, head_width)
+    model.backbone = model.layers[0]
+    return model
+
+  saved = model_with(4, 3)
+  # Model Garden's trainer layout: the model and its checkpoint_items.
+  path = tf.train.Checkpoint(model=saved, backbone=saved.backbone).save(
+      str(tmp_path / 'run' / 'ckpt'))
+  params, model_dir = parse(tmp_path), str(tmp_path / 'run')
+  with pytest.raises(checkpoint_compat.CheckpointError) as raised:
+    run_dir.check(params, model_with(4, 5), model_dir, training=False)
+  assert str(raised.value).endswith(
+      'allowed: the same task.model to resume the run, or a new --model_dir '
+      f'with task.init_checkpoint={path} and '
+      'task.init_checkpoint_modules=backbone to start from its backbone')
+  with pytest.raises(checkpoint_compat.CheckpointError) as raised:
+    run_dir.check(params, model_with(5, 3), model_dir, training=False)
+  assert str(raised.value).endswith('or a new --model_dir')
+
+
 def test_a_refused_checkpoint_leaves_no_warnings_for_the_models_exit(
     tmp_path):
   """The one line stays a refusing binary's last: the checkpoint's values
