@@ -12,6 +12,7 @@ import runpy
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
@@ -216,6 +217,16 @@ def assert_task_batches_are_model_gardens(path: str) -> Dict[str, np.ndarray]:
     np.testing.assert_array_equal(value, arrays[f'model_garden_{key}'],
                                   err_msg=key)
   return ours
+
+
+def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
+  """Polls `condition` every 50 ms; whether it held within `seconds`."""
+  deadline = time.monotonic() + seconds
+  while not condition():
+    if time.monotonic() > deadline:
+      return False
+    time.sleep(0.05)
+  return True
 
 
 def assert_one_line_error(result, start: str) -> None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import tensorflow as tf
@@ -54,15 +53,6 @@ def _running(pid: int) -> bool:
   return state not in 'ZX'
 
 
-def _wait(condition, seconds: float) -> bool:
-  deadline = time.monotonic() + seconds
-  while not condition():
-    if time.monotonic() > deadline:
-      return False
-    time.sleep(0.05)
-  return True
-
-
 @pytest.mark.skipif(not sys.platform.startswith('linux'),
                     reason='stages end with the job on Linux only')
 def test_a_sigkilled_job_leaves_no_stage_running(tmp_path):
@@ -76,12 +66,12 @@ def test_a_sigkilled_job_leaves_no_stage_running(tmp_path):
   stage = None
   try:
     # The stage has made its folder: its own code runs.
-    assert _wait((tmp_path / 'search').exists, 120)
+    assert helpers.wait_until((tmp_path / 'search').exists, 120)
     with open(children) as f:
       (stage,) = [int(pid) for pid in f.read().split()]
     job.send_signal(signal.SIGKILL)
     job.wait()
-    assert _wait(lambda: not _running(stage), 30)
+    assert helpers.wait_until(lambda: not _running(stage), 30)
   finally:
     job.kill()
     if stage is not None and _running(stage):

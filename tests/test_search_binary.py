@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from absl import flags
 from absl.testing import flagsaver
@@ -111,16 +110,18 @@ def test_sigkilled_search_resumes_to_the_uninterrupted_result(tmp_path):
   env = dict(os.environ, PYTHONPATH=os.getcwd())
   worker = subprocess.Popen([sys.executable, '-c', _WORKER, str(model_dir)],
                             env=env)
-  deadline = time.time() + 120
-  steps = 0
-  while time.time() < deadline and steps < 4:
-    time.sleep(0.05)
-    if state_path.exists():
-      steps = len(json.loads(state_path.read_text())['search']['history'])
+
+
+  def steps_done() -> int:  # The state file is replaced whole (atomic).
+    if not state_path.exists():
+      return 0
+    return len(json.loads(state_path.read_text())['search']['history'])
+
+  helpers.wait_until(lambda: steps_done() >= 4, 120)
   worker.send_signal(signal.SIGKILL)
   worker.wait()
-  steps = len(json.loads(state_path.read_text())['search']['history'])
-  assert 4 <= steps < 12 and not (model_dir / 'search_result.json').exists()
+  assert 4 <= steps_done() < 12
+  assert not (model_dir / 'search_result.json').exists()
   subprocess.run([sys.executable, '-c', _WORKER, str(model_dir)], env=env,
                  check=True, timeout=300)
   resumed = json.loads((model_dir / 'search_result.json').read_text())
