@@ -107,9 +107,9 @@ def read(checkpoint: str, allowed: str, **objects: tf.Module) -> None:
   """Restores `objects` from `checkpoint`; refuses one that does not fit
   (`misfit`). `allowed` ends the error line: what the user may pass
   instead."""
-  misfit_reason = misfit(checkpoint, **objects)
-  if misfit_reason:
-    raise CheckpointError(f'checkpoint {checkpoint} {misfit_reason}; allowed: '
+  reason = misfit(checkpoint, **objects)
+  if reason:
+    raise CheckpointError(f'checkpoint {checkpoint} {reason}; allowed: '
                           f'{allowed}')
 
 

@@ -67,7 +67,9 @@ def check(params: config_definitions.ExperimentConfig,
 
   Every mode writes there (evaluation its summaries); training must not
   write over a run of another model. The latest checkpoint must be readable
-  and fit `model`, the configured model, built.
+  and fit `model`, the configured model, built. A refusal ends by naming
+  the flags that start a new run from the checkpoint's backbone where that
+  fits `model.backbone`.
   """
   cli.check_writable_dir('model_dir', model_dir)
   try:
