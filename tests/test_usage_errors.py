@@ -68,6 +68,13 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
      'trainer.train_steps=-5; allowed: an integer >= 0'),
     (None, 'trainer.steps_per_loop=0', 'asvit_imagenet',
      'trainer.steps_per_loop=0; allowed: an integer >= 1'),
+    (None, 'trainer.max_to_keep=0', 'asvit_imagenet',
+     'trainer.max_to_keep=0; allowed: an integer >= 1'),
+    (None, 'trainer.validation_interval=-1', 'asvit_imagenet',
+     'trainer.validation_interval=-1; allowed: an integer >= 0'),
+    (None, 'trainer.validation_steps=0', 'asvit_imagenet',
+     'trainer.validation_steps=0; allowed: an integer >= 1, or -1 for the '
+     'whole validation set'),
     (None, 'trainer.steps_per_loop=2,trainer.summary_interval=5',
      'asvit_imagenet', 'trainer.summary_interval=5 with '
      'trainer.steps_per_loop=2; allowed: a positive multiple of '

@@ -128,7 +128,10 @@ _LOWER_BOUNDS = (('task.model.num_classes', 1),
                  ('task.train_data.global_batch_size', 1),
                  ('task.validation_data.global_batch_size', 1),
                  ('trainer.train_steps', 0),
-                 ('trainer.steps_per_loop', 1))
+                 ('trainer.steps_per_loop', 1),
+                 ('trainer.max_to_keep', 1),
+                 # Orbit evaluates without training in between, forever.
+                 ('trainer.validation_interval', 0))
 
 
 def _value(params: hyperparams.Config, key: str) -> Any:
@@ -140,8 +143,9 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 
 
 def check_values(params: config_definitions.ExperimentConfig) -> None:
-  """Raises a ConfigError for a count below its bound, a summary interval
-  that is not a multiple of the steps a loop runs, a model input size
+  """Raises a ConfigError for a count below its bound, validation steps
+  neither positive nor -1, a summary interval that is not a multiple of the
+  steps a loop runs, a model input size
   that is not (height, width, channels) (sides may be null, Model Garden's
   unknown), or an As-ViT backbone whose architecture or stochastic depth
   rate cannot be built (Sec. 3.1)."""
@@ -149,6 +153,12 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     value = _value(params, key)
     if value is not None and value < lowest:
       raise ConfigError(f'{key}={value}; allowed: an integer >= {lowest}')
+  validation_steps = _value(params, 'trainer.validation_steps')
+  if validation_steps is not None and validation_steps < 1 and (
+      validation_steps != -1):
+    raise ConfigError(f'trainer.validation_steps={validation_steps}; '
+                      'allowed: an integer >= 1, or -1 for the whole '
+                      'validation set')
   loop = _value(params, 'trainer.steps_per_loop')
   summaries = _value(params, 'trainer.summary_interval')
   if loop and summaries is not None and (summaries < 1 or summaries % loop):
