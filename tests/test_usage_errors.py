@@ -68,6 +68,18 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
      'trainer.train_steps=-5; allowed: an integer >= 0'),
     (None, 'trainer.steps_per_loop=0', 'asvit_imagenet',
      'trainer.steps_per_loop=0; allowed: an integer >= 1'),
+    (None, 'task.model.backbone.type=asvitt', 'asvit_imagenet',
+     "task.model.backbone.type='asvitt'; allowed: resnet, dilated_resnet, "),
+    (None, 'trainer.optimizer_config.optimizer.type=adamw2', 'asvit_imagenet',
+     "trainer.optimizer_config.optimizer.type='adamw2'; allowed: sgd, "),
+    (None, 'runtime.distribution_strategy=mirored', 'asvit_imagenet',
+     "runtime.distribution_strategy='mirored'; allowed: off, one_device, "
+     'mirrored, multi_worker_mirrored, parameter_server, tpu'),
+    (None, 'runtime.num_gpus=2', 'asvit_imagenet',
+     "runtime.distribution_strategy='one_device' with runtime.num_gpus=2; "
+     'allowed: mirrored or multi_worker_mirrored for more than one GPU'),
+    (None, 'runtime.num_gpus=-1', 'asvit_imagenet',
+     'runtime.num_gpus=-1; allowed: an integer >= 0'),
     (None, 'trainer.max_to_keep=0', 'asvit_imagenet',
      'trainer.max_to_keep=0; allowed: an integer >= 1'),
     (None, 'trainer.validation_interval=-1', 'asvit_imagenet',

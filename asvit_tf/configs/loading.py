@@ -91,10 +91,15 @@ def _declared_types(hint: Any) -> tuple:
 def check_types(config: hyperparams.Config, prefix: str = '') -> None:
   """Raises a ConfigError for a field holding a value of another type: a
   scalar of another scalar type, or a scalar where a section or a list is
-  declared.
+  declared; or for a one-of section whose `type` names none of its keys.
 
   Ints pass as floats; bools pass only as bools.
   """
+  if isinstance(config, hyperparams.OneOfConfig):
+    choices = [f.name for f in dataclasses.fields(config) if f.name != 'type']
+    if config.type is not None and config.type not in choices:
+      raise ConfigError(f'{prefix}type={config.type!r}; allowed: '
+                        f'{", ".join(choices)}')
   hints = typing.get_type_hints(type(config))
   for field in dataclasses.fields(config):
     value = getattr(config, field.name)
@@ -130,8 +135,16 @@ _LOWER_BOUNDS = (('task.model.num_classes', 1),
                  ('trainer.train_steps', 0),
                  ('trainer.steps_per_loop', 1),
                  ('trainer.max_to_keep', 1),
+                 ('runtime.num_gpus', 0),
                  # Orbit evaluates without training in between, forever.
                  ('trainer.validation_interval', 0))
+
+
+# Model Garden's distribution strategies (official.common.distribute_utils),
+# and those of them that run on one device at most.
+_STRATEGIES = ('off', 'one_device', 'mirrored', 'multi_worker_mirrored',
+               'parameter_server', 'tpu')
+_SINGLE_DEVICE_STRATEGIES = ('off', 'one_device')
 
 
 def _value(params: hyperparams.Config, key: str) -> Any:
@@ -153,6 +166,15 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     value = _value(params, key)
     if value is not None and value < lowest:
       raise ConfigError(f'{key}={value}; allowed: an integer >= {lowest}')
+  strategy = _value(params, 'runtime.distribution_strategy')
+  if strategy is not None and str(strategy).lower() not in _STRATEGIES:
+    raise ConfigError(f'runtime.distribution_strategy={strategy!r}; allowed: '
+                      f'{", ".join(_STRATEGIES)}')
+  gpus = _value(params, 'runtime.num_gpus')
+  if str(strategy).lower() in _SINGLE_DEVICE_STRATEGIES and gpus and gpus > 1:
+    raise ConfigError(f'runtime.distribution_strategy={strategy!r} with '
+                      f'runtime.num_gpus={gpus}; allowed: mirrored or '
+                      'multi_worker_mirrored for more than one GPU')
   validation_steps = _value(params, 'trainer.validation_steps')
   if validation_steps is not None and validation_steps < 1 and (
       validation_steps != -1):
