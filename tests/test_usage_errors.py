@@ -80,6 +80,12 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
      'allowed: mirrored or multi_worker_mirrored for more than one GPU'),
     (None, 'runtime.num_gpus=-1', 'asvit_imagenet',
      'runtime.num_gpus=-1; allowed: an integer >= 0'),
+    (None, 'trainer.optimizer_config.ema.average_decay=1.5', 'asvit_imagenet',
+     'trainer.optimizer_config.ema.average_decay=1.5; allowed: a rate in '
+     '[0, 1]'),
+    (None, 'trainer.optimizer_config.learning_rate.cosine.decay_steps=0',
+     'asvit_imagenet', 'trainer.optimizer_config.learning_rate.cosine.'
+     'decay_steps=0; allowed: an integer >= 1'),
     (None, 'trainer.max_to_keep=0', 'asvit_imagenet',
      'trainer.max_to_keep=0; allowed: an integer >= 1'),
     (None, 'trainer.validation_interval=-1', 'asvit_imagenet',

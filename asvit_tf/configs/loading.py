@@ -156,9 +156,10 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 
 
 def check_values(params: config_definitions.ExperimentConfig) -> None:
-  """Raises a ConfigError for a count below its bound, validation steps
-  neither positive nor -1, a summary interval that is not a multiple of the
-  steps a loop runs, a model input size
+  """Raises a ConfigError for a count below its bound, an EMA decay outside
+  [0, 1], a learning rate decaying over no steps, validation steps neither
+  positive nor -1, a summary interval that is not a multiple of the steps a
+  loop runs, a model input size
   that is not (height, width, channels) (sides may be null, Model Garden's
   unknown), or an As-ViT backbone whose architecture or stochastic depth
   rate cannot be built (Sec. 3.1)."""
@@ -175,6 +176,17 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     raise ConfigError(f'runtime.distribution_strategy={strategy!r} with '
                       f'runtime.num_gpus={gpus}; allowed: mirrored or '
                       'multi_worker_mirrored for more than one GPU')
+  decay = _value(params, 'trainer.optimizer_config.ema.average_decay')
+  if decay is not None and not 0 <= decay <= 1:
+    raise ConfigError(f'trainer.optimizer_config.ema.average_decay={decay}; '
+                      'allowed: a rate in [0, 1]')
+  learning_rate = _value(params, 'trainer.optimizer_config.learning_rate')
+  if learning_rate is not None and learning_rate.type is not None:
+    steps = getattr(learning_rate.get(), 'decay_steps', None)
+    if isinstance(steps, int) and steps < 1:  # Divides by it: NaN.
+      raise ConfigError(f'trainer.optimizer_config.learning_rate.'
+                        f'{learning_rate.type}.decay_steps={steps}; allowed: '
+                        'an integer >= 1')
   validation_steps = _value(params, 'trainer.validation_steps')
   if validation_steps is not None and validation_steps < 1 and (
       validation_steps != -1):
