@@ -35,6 +35,7 @@ from official.vision.utils import summary_manager
 
 from asvit_tf import cli
 from asvit_tf import driver_flags
+from asvit_tf import errors
 from asvit_tf import precision
 from asvit_tf import progress
 from asvit_tf import registry_imports  # pylint: disable=unused-import
@@ -44,6 +45,8 @@ from asvit_tf import trainer as trainer_lib
 from asvit_tf.configs import loading
 
 FLAGS = flags.FLAGS
+# How Model Garden's loss-recovery action (official.core.actions) words it.
+_LOSS_BLOWUP = 'The loss value is '
 
 _ASYNC_CHECKPOINTING = flags.DEFINE_bool(
     'enable_async_checkpointing', True,
@@ -111,13 +114,26 @@ def run_experiment(params: config_definitions.ExperimentConfig,
   with strategy.scope():
     trainer = trainer_lib.create_trainer(params, task, mode, model_dir, model)
   eta = progress.TrainingEta(trainer.global_step, params.trainer.train_steps)
-  return train_lib.run_experiment(
-      distribution_strategy=strategy, task=task, mode=mode, params=params,
-      model_dir=model_dir, trainer=trainer, train_actions=[eta],
-      eval_actions=[eta.evaluated],
-      eval_summary_manager=summary_manager.maybe_build_eval_summary_manager(
-          params=params, model_dir=model_dir),
-      enable_async_checkpointing=enable_async_checkpointing)
+  try:
+    return train_lib.run_experiment(
+        distribution_strategy=strategy, task=task, mode=mode, params=params,
+        model_dir=model_dir, trainer=trainer, train_actions=[eta],
+        eval_actions=[eta.evaluated],
+        eval_summary_manager=summary_manager.maybe_build_eval_summary_manager(
+            params=params, model_dir=model_dir),
+        enable_async_checkpointing=enable_async_checkpointing)
+  except RuntimeError as e:
+    # Model Garden's train action for a loss that blew up more often than
+    # trainer.recovery_max_trials allows; the checkpoints before it stay.
+    if not str(e).startswith(_LOSS_BLOWUP):
+      raise
+    raise errors.UsageError(
+        f'training stopped at step {int(trainer.global_step.numpy())}: '
+        f'{str(e)[0].lower()}{str(e)[1:].rstrip(".")}; '
+        'allowed: a lower trainer.optimizer_config.learning_rate, or '
+        f'trainer.recovery_max_trials above '
+        f'{params.trainer.recovery_max_trials} to go on from the last '
+        'checkpoint') from None
 
 
 def parse_params() -> config_definitions.ExperimentConfig:

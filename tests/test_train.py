@@ -193,6 +193,22 @@ def test_bad_config_fails_in_one_line_before_any_write(
   assert not os.listdir(tmp_path)
 
 
+def test_a_diverging_loss_ends_the_run_in_one_line(tmp_path):
+  """Model Garden's loss-recovery action ends it with a RuntimeError, whose
+  traceback was the run's last output."""
+  result = run_train(
+      str(tmp_path), '--mode=train',
+      '--params_override=trainer.train_steps=2,trainer.steps_per_loop=2,'
+      'trainer.summary_interval=2,trainer.optimizer_config.warmup.linear.'
+      'warmup_steps=0,trainer.optimizer_config.learning_rate.cosine.'
+      'initial_learning_rate=1e12')
+  helpers.assert_one_line_error(
+      result, 'error: training stopped at step 2: the loss value is NaN ')
+  assert result.stderr.rstrip().endswith(
+      'allowed: a lower trainer.optimizer_config.learning_rate, or '
+      'trainer.recovery_max_trials above 0 to go on from the last checkpoint')
+
+
 def build_check_and_train_the_smoke_model(model_dir: str) -> None:
   """What asvit_tf.train does before its first step, counting the models
   built; raises unless the checked model is the one trained. Forked: the
