@@ -83,6 +83,11 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
     (None, 'trainer.optimizer_config.ema.average_decay=1.5', 'asvit_imagenet',
      'trainer.optimizer_config.ema.average_decay=1.5; allowed: a rate in '
      '[0, 1]'),
+    (None, 'task.losses.label_smoothing=-0.1', 'asvit_imagenet',
+     'task.losses.label_smoothing=-0.1; allowed: a rate in [0, 1]'),
+    (None, 'task.train_data.mixup_and_cutmix.mixup_alpha=-1', 'asvit_imagenet',
+     'task.train_data.mixup_and_cutmix.mixup_alpha=-1.0; allowed: a number '
+     '>= 0'),
     (None, 'trainer.optimizer_config.learning_rate.cosine.decay_steps=0',
      'asvit_imagenet', 'trainer.optimizer_config.learning_rate.cosine.'
      'decay_steps=0; allowed: an integer >= 1'),
@@ -121,7 +126,8 @@ def test_config_types_accept_ints_as_floats(
   params = parse(tmp_path, override=(
       '{trainer: {optimizer_config: {ema: {average_decay: 1}}}, '
       'task: {retokenization: {phases: [{stride: 8, until_epoch: 2}]}}}'))
-  assert params.trainer.optimizer_config.ema.average_decay == 1
+  decay = params.trainer.optimizer_config.ema.average_decay
+  assert decay == 1 and isinstance(decay, float)  # AdamW multiplies by it.
   assert params.task.retokenization.phases[0].until_epoch == 2
 
 

@@ -93,7 +93,9 @@ def check_types(config: hyperparams.Config, prefix: str = '') -> None:
   scalar of another scalar type, or a scalar where a section or a list is
   declared; or for a one-of section whose `type` names none of its keys.
 
-  Ints pass as floats; bools pass only as bools.
+  Ints pass as floats and become floats: Model Garden's optimizers multiply
+  float32 tensors by them (AdamW's weight_decay_rate=1 failed inside TF);
+  bools pass only as bools.
   """
   if isinstance(config, hyperparams.OneOfConfig):
     choices = [f.name for f in dataclasses.fields(config) if f.name != 'type']
@@ -125,6 +127,8 @@ def check_types(config: hyperparams.Config, prefix: str = '') -> None:
                             for t in declared)
         raise ConfigError(f'{name}={value!r} is not of type {names}; '
                           f'allowed: a value of type {names}')
+      if float in declared and type(value) is int:  # pylint: disable=unidiomatic-typecheck
+        setattr(config, field.name, float(value))
 
 
 # Values of the type declared that TF or Model Garden would fail on only
@@ -140,6 +144,16 @@ _LOWER_BOUNDS = (('task.model.num_classes', 1),
                  ('trainer.validation_interval', 0))
 
 
+# Rates Model Garden takes as given: outside [0, 1] they make negative label
+# targets, probabilities or an EMA that diverges, and training goes on.
+_RATES = ('task.losses.label_smoothing',
+          'task.train_data.mixup_and_cutmix.label_smoothing',
+          'task.train_data.mixup_and_cutmix.prob',
+          'task.train_data.mixup_and_cutmix.switch_prob',
+          'trainer.optimizer_config.ema.average_decay')
+# Beta distribution parameters: negative ones draw NaN mixing weights.
+_NON_NEGATIVE = ('task.train_data.mixup_and_cutmix.mixup_alpha',
+                 'task.train_data.mixup_and_cutmix.cutmix_alpha')
 # Model Garden's distribution strategies (official.common.distribute_utils),
 # and those of them that run on one device at most.
 _STRATEGIES = ('off', 'one_device', 'mirrored', 'multi_worker_mirrored',
@@ -156,8 +170,9 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 
 
 def check_values(params: config_definitions.ExperimentConfig) -> None:
-  """Raises a ConfigError for a count below its bound, an EMA decay outside
-  [0, 1], a learning rate decaying over no steps, validation steps neither
+  """Raises a ConfigError for a count below its bound, a rate outside [0, 1]
+  (label smoothing, mixing probabilities, EMA decay), a negative mixing
+  parameter, a learning rate decaying over no steps, validation steps neither
   positive nor -1, a summary interval that is not a multiple of the steps a
   loop runs, a model input size
   that is not (height, width, channels) (sides may be null, Model Garden's
@@ -176,10 +191,14 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     raise ConfigError(f'runtime.distribution_strategy={strategy!r} with '
                       f'runtime.num_gpus={gpus}; allowed: mirrored or '
                       'multi_worker_mirrored for more than one GPU')
-  decay = _value(params, 'trainer.optimizer_config.ema.average_decay')
-  if decay is not None and not 0 <= decay <= 1:
-    raise ConfigError(f'trainer.optimizer_config.ema.average_decay={decay}; '
-                      'allowed: a rate in [0, 1]')
+  for key in _RATES:
+    value = _value(params, key)
+    if value is not None and not 0 <= value <= 1:
+      raise ConfigError(f'{key}={value}; allowed: a rate in [0, 1]')
+  for key in _NON_NEGATIVE:
+    value = _value(params, key)
+    if value is not None and value < 0:
+      raise ConfigError(f'{key}={value}; allowed: a number >= 0')
   learning_rate = _value(params, 'trainer.optimizer_config.learning_rate')
   if learning_rate is not None and learning_rate.type is not None:
     steps = getattr(learning_rate.get(), 'decay_steps', None)
