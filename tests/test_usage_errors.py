@@ -281,6 +281,19 @@ def test_input_path_of_another_format_is_refused_before_training(tmp_path):
   loading.check_input_paths(params, 'train')
 
 
+def test_embedded_digits_need_their_ten_classes(tmp_path):
+  """Labels past the logits trained on silently."""
+  params = parse(tmp_path, override='task.model.num_classes=10')
+  loading.check_input_paths(params, 'train_and_eval')
+  params = parse(tmp_path, override='task.model.num_classes=5')
+  with pytest.raises(errors.UsageError) as raised:
+    loading.check_input_paths(params, 'eval')
+  assert str(raised.value) == (
+      "task.model.num_classes=5 with task.validation_data.input_path="
+      "'digits:validation', whose labels are 0-9; allowed: "
+      'task.model.num_classes >= 10')
+
+
 def test_evaluation_needs_its_annotation_file(tmp_path):
   for name in ('train.tfrecord', 'val.tfrecord'):
     (tmp_path / name).touch()

@@ -20,6 +20,7 @@ from official.core import train_utils
 from official.modeling import hyperparams
 
 from asvit_tf import errors
+from asvit_tf.data import digits
 from asvit_tf.modeling import arch as arch_lib
 from asvit_tf.tasks import embedded_inputs
 
@@ -259,18 +260,29 @@ def check_input_paths(params: config_definitions.ExperimentConfig,
                       mode: str) -> None:
   """Raises a ConfigError for an `input_path` the `mode` reads that matches
   no file or whose first file is not a TFRecord file (the embedded `digits:`
-  splits and TFDS datasets aside), or, to evaluate, a missing
+  splits and TFDS datasets aside), embedded digits for fewer than their ten
+  classes, or, to evaluate, a missing
   `task.annotation_file` (detection's COCO ground truth)."""
   annotations = getattr(params.task, 'annotation_file', None)
   if 'eval' in mode and annotations and not tf.io.gfile.exists(annotations):
     raise ConfigError(f'task.annotation_file={annotations!r} does not exist; '
                       'allowed: a COCO annotation JSON, or empty to take the '
                       'ground truth from the validation TFRecords')
+  classes = _value(params, 'task.model.num_classes')
   for name, read in (('train_data', 'train' in mode),
                      ('validation_data', 'eval' in mode)):
     data = getattr(params.task, name, None)
-    if (not read or data is None or data.tfds_name
-        or embedded_inputs.is_embedded(data.input_path)):
+    if not read or data is None:
+      continue
+    if embedded_inputs.is_embedded(data.input_path):
+      if classes is not None and classes < digits.NUM_CLASSES:
+        # Labels past the logits train on silently (all-zero targets).
+        raise ConfigError(
+            f'task.model.num_classes={classes} with task.{name}.input_path='
+            f'{data.input_path!r}, whose labels are 0-{digits.NUM_CLASSES - 1}'
+            f'; allowed: task.model.num_classes >= {digits.NUM_CLASSES}')
+      continue
+    if data.tfds_name:
       continue
     try:  # Raises rather than match no file.
       files = input_reader.match_files(data.input_path)
