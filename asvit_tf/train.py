@@ -125,11 +125,12 @@ def run_experiment(params: config_definitions.ExperimentConfig,
   except RuntimeError as e:
     # Model Garden's train action for a loss that blew up more often than
     # trainer.recovery_max_trials allows; the checkpoints before it stay.
-    if not str(e).startswith(_LOSS_BLOWUP):
+    reason = str(e).rstrip('.')
+    if not reason.startswith(_LOSS_BLOWUP):
       raise
     raise errors.UsageError(
         f'training stopped at step {int(trainer.global_step.numpy())}: '
-        f'{str(e)[0].lower()}{str(e)[1:].rstrip(".")}; '
+        f'{reason[0].lower()}{reason[1:]}; '
         'allowed: a lower trainer.optimizer_config.learning_rate, or '
         f'trainer.recovery_max_trials above '
         f'{params.trainer.recovery_max_trials} to go on from the last '

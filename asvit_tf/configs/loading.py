@@ -170,19 +170,25 @@ def _value(params: hyperparams.Config, key: str) -> Any:
   return value
 
 
-def check_values(params: config_definitions.ExperimentConfig) -> None:
-  """Raises a ConfigError for a count below its bound, a rate outside [0, 1]
-  (label smoothing, mixing probabilities, EMA decay), a negative mixing
-  parameter, a learning rate decaying over no steps, validation steps neither
-  positive nor -1, a summary interval that is not a multiple of the steps a
-  loop runs, a model input size
-  that is not (height, width, channels) (sides may be null, Model Garden's
-  unknown), or an As-ViT backbone whose architecture or stochastic depth
-  rate cannot be built (Sec. 3.1)."""
+def _check_ranges(params: config_definitions.ExperimentConfig) -> None:
+  """Counts below their bounds, rates outside [0, 1], negative mixing
+  parameters."""
   for key, lowest in _LOWER_BOUNDS:
     value = _value(params, key)
     if value is not None and value < lowest:
       raise ConfigError(f'{key}={value}; allowed: an integer >= {lowest}')
+  for key in _RATES:
+    value = _value(params, key)
+    if value is not None and not 0 <= value <= 1:
+      raise ConfigError(f'{key}={value}; allowed: a rate in [0, 1]')
+  for key in _NON_NEGATIVE:
+    value = _value(params, key)
+    if value is not None and value < 0:
+      raise ConfigError(f'{key}={value}; allowed: a number >= 0')
+
+
+def _check_runtime(params: config_definitions.ExperimentConfig) -> None:
+  """A distribution strategy Model Garden lacks, or one device for GPUs."""
   strategy = _value(params, 'runtime.distribution_strategy')
   if strategy is not None and str(strategy).lower() not in _STRATEGIES:
     raise ConfigError(f'runtime.distribution_strategy={strategy!r}; allowed: '
@@ -192,14 +198,11 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     raise ConfigError(f'runtime.distribution_strategy={strategy!r} with '
                       f'runtime.num_gpus={gpus}; allowed: mirrored or '
                       'multi_worker_mirrored for more than one GPU')
-  for key in _RATES:
-    value = _value(params, key)
-    if value is not None and not 0 <= value <= 1:
-      raise ConfigError(f'{key}={value}; allowed: a rate in [0, 1]')
-  for key in _NON_NEGATIVE:
-    value = _value(params, key)
-    if value is not None and value < 0:
-      raise ConfigError(f'{key}={value}; allowed: a number >= 0')
+
+
+def _check_trainer(params: config_definitions.ExperimentConfig) -> None:
+  """A learning rate decaying over no steps, validation steps neither
+  positive nor -1, summaries off the training loops' ends."""
   learning_rate = _value(params, 'trainer.optimizer_config.learning_rate')
   if learning_rate is not None and learning_rate.type is not None:
     steps = getattr(learning_rate.get(), 'decay_steps', None)
@@ -220,6 +223,12 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     raise ConfigError(f'trainer.summary_interval={summaries} with '
                       f'trainer.steps_per_loop={loop}; allowed: a positive '
                       'multiple of trainer.steps_per_loop')
+
+
+def _check_model(params: config_definitions.ExperimentConfig) -> None:
+  """A model input size that is not (height, width, channels) (sides may be
+  null, Model Garden's unknown), or an As-ViT backbone whose architecture or
+  stochastic depth rate cannot be built (Sec. 3.1)."""
   size = _value(params, 'task.model.input_size')
   if size is not None and (len(size) != 3 or any(
       side is not None and side < 1 for side in size)):
@@ -237,6 +246,15 @@ def check_values(params: config_definitions.ExperimentConfig) -> None:
     raise ConfigError('task.model.backbone.asvit.drop_path_rate='
                       f'{backbone.asvit.drop_path_rate}; allowed: a rate in '
                       '[0, 1)')
+
+
+def check_values(params: config_definitions.ExperimentConfig) -> None:
+  """Raises a ConfigError for a value of the declared type that TF, Model
+  Garden or Orbit would fail on deep inside a run, or train on silently."""
+  _check_ranges(params)
+  _check_runtime(params)
+  _check_trainer(params)
+  _check_model(params)
 
 
 def parse(flags_obj: Any) -> config_definitions.ExperimentConfig:
