@@ -148,6 +148,26 @@ def test_checkpoint_of_another_model_is_refused_in_eval_before_writing(
   assert helpers.snapshot(str(tmp_path / 'other')) == before
 
 
+@pytest.mark.parametrize('model, message', [
+    ({'anchor': {'num_scales': 0}},
+     'task.model.anchor.num_scales=0; allowed: an integer >= 1'),
+    ({'roi_generator': {'num_proposals': 0}},
+     'task.model.roi_generator.num_proposals=0; allowed: an integer >= 1'),
+    ({'roi_sampler': {'foreground_fraction': 1.5}},
+     'task.model.roi_sampler.foreground_fraction=1.5; allowed: a rate in '
+     '[0, 1]'),
+    ({'anchor': {'anchor_size': -1.0}},
+     'task.model.anchor.anchor_size=-1.0; allowed: a number > 0'),
+])
+def test_head_values_model_garden_fails_on_are_refused(model, message):
+  """Model Garden failed on them inside Keras or TF with a traceback, made a
+  NaN loss, or trained on silently (no proposals)."""
+  loading.check_values(_config(SMOKE_YAML))
+  with pytest.raises(loading.ConfigError) as raised:
+    loading.check_values(_config(SMOKE_YAML, {'task': {'model': model}}))
+  assert str(raised.value) == message
+
+
 @pytest.mark.parametrize('levels', [(1, 6), (2, 1)])
 def test_fpn_levels_outside_the_backbones_are_refused(levels):
   params = _config(SMOKE_YAML, {'task': {'model': {

@@ -142,7 +142,14 @@ _LOWER_BOUNDS = (('task.model.num_classes', 1),
                  ('trainer.max_to_keep', 1),
                  ('runtime.num_gpus', 0),
                  # Orbit evaluates without training in between, forever.
-                 ('trainer.validation_interval', 0))
+                 ('trainer.validation_interval', 0),
+                 # Mask R-CNN's: no anchors, proposals or samples.
+                 ('task.model.anchor.num_scales', 1),
+                 ('task.model.roi_generator.num_proposals', 1),
+                 ('task.model.roi_generator.test_num_proposals', 1),
+                 ('task.model.roi_sampler.num_sampled_rois', 1),
+                 ('task.model.mask_sampler.num_sampled_masks', 1),
+                 ('task.model.detection_generator.max_num_detections', 1))
 
 
 # Rates Model Garden takes as given: outside [0, 1] they make negative label
@@ -151,10 +158,20 @@ _RATES = ('task.losses.label_smoothing',
           'task.train_data.mixup_and_cutmix.label_smoothing',
           'task.train_data.mixup_and_cutmix.prob',
           'task.train_data.mixup_and_cutmix.switch_prob',
-          'trainer.optimizer_config.ema.average_decay')
+          'trainer.optimizer_config.ema.average_decay',
+          # Mask R-CNN's sampling fraction and IoU thresholds.
+          'task.model.roi_sampler.foreground_fraction',
+          'task.model.roi_sampler.foreground_iou_threshold',
+          'task.model.roi_sampler.background_iou_high_threshold',
+          'task.model.roi_sampler.background_iou_low_threshold',
+          'task.model.roi_generator.nms_iou_threshold',
+          'task.model.roi_generator.test_nms_iou_threshold',
+          'task.model.detection_generator.nms_iou_threshold')
 # Beta distribution parameters: negative ones draw NaN mixing weights.
 _NON_NEGATIVE = ('task.train_data.mixup_and_cutmix.mixup_alpha',
                  'task.train_data.mixup_and_cutmix.cutmix_alpha')
+# Sizes: Mask R-CNN's anchors of size 0 or less make a NaN loss.
+_POSITIVE = ('task.model.anchor.anchor_size',)
 # Model Garden's distribution strategies (official.common.distribute_utils),
 # and those of them that run on one device at most.
 _STRATEGIES = ('off', 'one_device', 'mirrored', 'multi_worker_mirrored',
@@ -172,7 +189,7 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 
 def _check_ranges(params: config_definitions.ExperimentConfig) -> None:
   """Counts below their bounds, rates outside [0, 1], negative mixing
-  parameters."""
+  parameters, anchors of no size."""
   for key, lowest in _LOWER_BOUNDS:
     value = _value(params, key)
     if value is not None and value < lowest:
@@ -185,6 +202,10 @@ def _check_ranges(params: config_definitions.ExperimentConfig) -> None:
     value = _value(params, key)
     if value is not None and value < 0:
       raise ConfigError(f'{key}={value}; allowed: a number >= 0')
+  for key in _POSITIVE:
+    value = _value(params, key)
+    if value is not None and value <= 0:
+      raise ConfigError(f'{key}={value}; allowed: a number > 0')
 
 
 def _check_runtime(params: config_definitions.ExperimentConfig) -> None:
