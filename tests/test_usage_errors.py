@@ -91,6 +91,13 @@ def parse(tmp_path, config_text=None, override='', experiment='asvit_imagenet'):
     (None, 'trainer.optimizer_config.learning_rate.cosine.decay_steps=0',
      'asvit_imagenet', 'trainer.optimizer_config.learning_rate.cosine.'
      'decay_steps=0; allowed: an integer >= 1'),
+    (None, 'task.train_data.dtype=float64', 'asvit_imagenet',
+     "task.train_data.dtype='float64'; allowed: float32, bfloat16, float16"),
+    (None, 'task.train_data.shuffle_buffer_size=0', 'asvit_imagenet',
+     'task.train_data.shuffle_buffer_size=0; allowed: an integer >= 1'),
+    (None, 'task.model.backbone.asvit.window_reference_size=0',
+     'asvit_imagenet', 'task.model.backbone.asvit.window_reference_size=0; '
+     'allowed: an integer >= 32'),
     (None, 'trainer.max_to_keep=0', 'asvit_imagenet',
      'trainer.max_to_keep=0; allowed: an integer >= 1'),
     (None, 'trainer.validation_interval=-1', 'asvit_imagenet',

@@ -143,6 +143,9 @@ _LOWER_BOUNDS = (('task.model.num_classes', 1),
                  ('runtime.num_gpus', 0),
                  # Orbit evaluates without training in between, forever.
                  ('trainer.validation_interval', 0),
+                 ('task.train_data.shuffle_buffer_size', 1),
+                 # The smallest image the backbone takes (stride 32).
+                 ('task.model.backbone.asvit.window_reference_size', 32),
                  # Mask R-CNN's: no anchors, proposals or samples.
                  ('task.model.anchor.num_scales', 1),
                  ('task.model.roi_generator.num_proposals', 1),
@@ -172,6 +175,8 @@ _NON_NEGATIVE = ('task.train_data.mixup_and_cutmix.mixup_alpha',
                  'task.train_data.mixup_and_cutmix.cutmix_alpha')
 # Sizes: Mask R-CNN's anchors of size 0 or less make a NaN loss.
 _POSITIVE = ('task.model.anchor.anchor_size',)
+# The image dtypes Model Garden's input parsers cast to.
+_INPUT_DTYPES = ('float32', 'bfloat16', 'float16')
 # Model Garden's distribution strategies (official.common.distribute_utils),
 # and those of them that run on one device at most.
 _STRATEGIES = ('off', 'one_device', 'mirrored', 'multi_worker_mirrored',
@@ -189,7 +194,7 @@ def _value(params: hyperparams.Config, key: str) -> Any:
 
 def _check_ranges(params: config_definitions.ExperimentConfig) -> None:
   """Counts below their bounds, rates outside [0, 1], negative mixing
-  parameters, anchors of no size."""
+  parameters, anchors of no size, input dtypes the parsers lack."""
   for key, lowest in _LOWER_BOUNDS:
     value = _value(params, key)
     if value is not None and value < lowest:
@@ -206,6 +211,11 @@ def _check_ranges(params: config_definitions.ExperimentConfig) -> None:
     value = _value(params, key)
     if value is not None and value <= 0:
       raise ConfigError(f'{key}={value}; allowed: a number > 0')
+  for key in ('task.train_data.dtype', 'task.validation_data.dtype'):
+    value = _value(params, key)
+    if value is not None and value not in _INPUT_DTYPES:
+      raise ConfigError(f'{key}={value!r}; allowed: '
+                        f'{", ".join(_INPUT_DTYPES)}')
 
 
 def _check_runtime(params: config_definitions.ExperimentConfig) -> None:
