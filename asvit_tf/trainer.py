@@ -44,7 +44,8 @@ def make_optimizer_variables(optimizer, variables: Sequence[tf.Variable]
 
 
 class Trainer(base_trainer.Trainer):
-  """`base_trainer.Trainer` whose first training loop is traced once."""
+  """`base_trainer.Trainer` whose first training loop is traced once, and
+  whose best-checkpoint metric, when the evaluation lacks it, is one line."""
 
   def __init__(self, config, task, model: tf_keras.Model, optimizer,
                train: bool = True, evaluate: bool = True, **kwargs):
@@ -52,6 +53,23 @@ class Trainer(base_trainer.Trainer):
                      evaluate=evaluate, **kwargs)
     if train:
       make_optimizer_variables(optimizer, model.trainable_variables)
+
+  def eval_end(self, aggregated_logs=None):
+    """Model Garden's; it raised a KeyError after the first evaluation when
+    `trainer.best_checkpoint_eval_metric` named none of its results (which
+    the best-checkpoint exporter has just recorded)."""
+    try:
+      return super().eval_end(aggregated_logs)
+    except KeyError:
+      metric = self.config.trainer.best_checkpoint_eval_metric
+      exporter = self._checkpoint_exporter
+      results = exporter.best_ckpt_logs if exporter else None
+      if not results or metric in results:
+        raise
+      raise errors.UsageError(
+          f'trainer.best_checkpoint_eval_metric={metric!r} is not among the '
+          f'evaluation\'s results; allowed: {", ".join(sorted(results))}'
+      ) from None
 
 
 def check_mode(mode: str) -> None:

@@ -10,6 +10,7 @@ from official.core import train_utils
 import pytest
 import tensorflow as tf
 
+from asvit_tf import errors
 from asvit_tf import registry_imports  # pylint: disable=unused-import
 from asvit_tf import report as report_lib
 from asvit_tf import trainer as trainer_lib
@@ -250,3 +251,21 @@ def test_first_training_loop_is_traced_once(tmp_path):
   assert math.isfinite(float(logs['training_loss']))
   loop = trainer._train_loop_fn  # pylint: disable=protected-access
   assert loop.experimental_get_tracing_count() == 1
+
+
+def test_a_best_checkpoint_metric_the_evaluation_lacks_is_one_line(tmp_path):
+  # Model Garden's trainer raised a KeyError after the first evaluation.
+  params = helpers.smoke_params(
+      'trainer.best_checkpoint_export_subdir=best,'
+      'trainer.best_checkpoint_eval_metric=acuracy')
+  # The EMA swaps weights for evaluation inside a strategy only.
+  with tf.distribute.OneDeviceStrategy('/cpu:0').scope():
+    task = task_factory.get_task(params.task, logging_dir=str(tmp_path))
+    trainer = trainer_lib.create_trainer(params, task, 'eval', str(tmp_path),
+                                         task.build_model())
+    with pytest.raises(errors.UsageError) as raised:
+      trainer.evaluate(tf.constant(1))
+  assert str(raised.value) == (
+      "trainer.best_checkpoint_eval_metric='acuracy' is not among the "
+      "evaluation's results; allowed: accuracy, top_5_accuracy, "
+      'validation_loss')
