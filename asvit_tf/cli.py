@@ -11,6 +11,7 @@ import ctypes
 import errno
 import gc
 import json
+import logging
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from absl import app
 from absl import flags
+from absl import logging as absl_logging
 
 from asvit_tf import errors
 
@@ -97,7 +99,14 @@ def check_writable_dir(flag: str, path: str) -> None:
 
 
 def fail(message: str) -> None:
-  """Ends the binary: one line `error: message` on stderr, exit status 2."""
+  """Ends the binary: one line `error: message` on stderr, exit status 2.
+
+  Nothing below ERROR is logged after it, so it stays the last line: TF's
+  asynchronous checkpoint save logged its thread's end below it when a run
+  stopped after a checkpoint.
+  """
+  absl_logging.set_verbosity(absl_logging.ERROR)
+  logging.getLogger('tensorflow').setLevel(logging.ERROR)
   print(f'error: {message}', file=sys.stderr)
   sys.exit(2)
 

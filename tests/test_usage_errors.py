@@ -128,6 +128,28 @@ def test_bad_configs_are_one_line_errors(tmp_path, config_text, override,
   assert '\n' not in str(raised.value)
 
 
+_FAIL_THEN_LOG = """
+from absl import logging
+from asvit_tf import cli, errors
+
+def main(argv):
+  raise errors.UsageError('x; allowed: y')
+
+try:
+  cli.run(main)
+finally:  # What TF's asynchronous checkpoint save logs as a process exits.
+  logging.info('Joining the async save thread.')
+  logging.warning('a warning')
+"""
+
+
+def test_the_error_line_stays_last_when_threads_log_at_exit():
+  """A run that stopped after an asynchronous checkpoint save: TF logged the
+  save thread's end below the line."""
+  result = helpers.run_code(_FAIL_THEN_LOG)
+  helpers.assert_one_line_error(result, 'error: x; allowed: y')
+
+
 def test_config_types_accept_ints_as_floats(
     tmp_path):
   params = parse(tmp_path, override=(
