@@ -8,7 +8,9 @@ once without. Making them as the trainer is built, in its strategy's scope,
 leaves one trace: the main job's first training loop (64x64, two
 re-tokenization phases) took 7.1-7.3 s instead of 10.1-11.1 s, with every
 logged loss and accuracy the same (BUILD.md). `create_trainer` builds it
-for both training drivers, asvit_tf.train and detection.train.
+for both training drivers, asvit_tf.train and detection.train. Its
+evaluation's end refuses a best-checkpoint metric the results lack in one
+line.
 """
 
 from typing import Sequence
