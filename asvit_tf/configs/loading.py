@@ -9,7 +9,7 @@ the training loop).
 
 import dataclasses
 import typing
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import tensorflow as tf
 import yaml
@@ -192,38 +192,38 @@ def _value(params: hyperparams.Config, key: str) -> Any:
   return value
 
 
+def _refuse_outside(params: config_definitions.ExperimentConfig,
+                    keys: Sequence[str], allows: Callable[[Any], bool],
+                    allowed: str) -> None:
+  """A ConfigError `key=value; allowed: ...` for the first of `keys` whose
+  value (where the config has it) `allows` refuses."""
+  for key in keys:
+    value = _value(params, key)
+    if value is not None and not allows(value):
+      shown = repr(value) if isinstance(value, str) else value
+      raise ConfigError(f'{key}={shown}; allowed: {allowed}')
+
+
 def _check_ranges(params: config_definitions.ExperimentConfig) -> None:
   """Counts below their bounds, rates outside [0, 1], negative mixing
   parameters, anchors of no size, input dtypes the parsers lack."""
   for key, lowest in _LOWER_BOUNDS:
-    value = _value(params, key)
-    if value is not None and value < lowest:
-      raise ConfigError(f'{key}={value}; allowed: an integer >= {lowest}')
-  for key in _RATES:
-    value = _value(params, key)
-    if value is not None and not 0 <= value <= 1:
-      raise ConfigError(f'{key}={value}; allowed: a rate in [0, 1]')
-  for key in _NON_NEGATIVE:
-    value = _value(params, key)
-    if value is not None and value < 0:
-      raise ConfigError(f'{key}={value}; allowed: a number >= 0')
-  for key in _POSITIVE:
-    value = _value(params, key)
-    if value is not None and value <= 0:
-      raise ConfigError(f'{key}={value}; allowed: a number > 0')
-  for key in ('task.train_data.dtype', 'task.validation_data.dtype'):
-    value = _value(params, key)
-    if value is not None and value not in _INPUT_DTYPES:
-      raise ConfigError(f'{key}={value!r}; allowed: '
-                        f'{", ".join(_INPUT_DTYPES)}')
+    _refuse_outside(params, [key], lambda v, lowest=lowest: v >= lowest,
+                    f'an integer >= {lowest}')
+  _refuse_outside(params, _RATES, lambda v: 0 <= v <= 1, 'a rate in [0, 1]')
+  _refuse_outside(params, _NON_NEGATIVE, lambda v: v >= 0, 'a number >= 0')
+  _refuse_outside(params, _POSITIVE, lambda v: v > 0, 'a number > 0')
+  _refuse_outside(params,
+                  ('task.train_data.dtype', 'task.validation_data.dtype'),
+                  _INPUT_DTYPES.__contains__, ', '.join(_INPUT_DTYPES))
 
 
 def _check_runtime(params: config_definitions.ExperimentConfig) -> None:
   """A distribution strategy Model Garden lacks, or one device for GPUs."""
+  _refuse_outside(params, ['runtime.distribution_strategy'],
+                  lambda v: str(v).lower() in _STRATEGIES,
+                  ', '.join(_STRATEGIES))
   strategy = _value(params, 'runtime.distribution_strategy')
-  if strategy is not None and str(strategy).lower() not in _STRATEGIES:
-    raise ConfigError(f'runtime.distribution_strategy={strategy!r}; allowed: '
-                      f'{", ".join(_STRATEGIES)}')
   gpus = _value(params, 'runtime.num_gpus')
   if str(strategy).lower() in _SINGLE_DEVICE_STRATEGIES and gpus and gpus > 1:
     raise ConfigError(f'runtime.distribution_strategy={strategy!r} with '
@@ -241,12 +241,9 @@ def _check_trainer(params: config_definitions.ExperimentConfig) -> None:
       raise ConfigError(f'trainer.optimizer_config.learning_rate.'
                         f'{learning_rate.type}.decay_steps={steps}; allowed: '
                         'an integer >= 1')
-  validation_steps = _value(params, 'trainer.validation_steps')
-  if validation_steps is not None and validation_steps < 1 and (
-      validation_steps != -1):
-    raise ConfigError(f'trainer.validation_steps={validation_steps}; '
-                      'allowed: an integer >= 1, or -1 for the whole '
-                      'validation set')
+  _refuse_outside(params, ['trainer.validation_steps'],
+                  lambda v: v >= 1 or v == -1,
+                  'an integer >= 1, or -1 for the whole validation set')
   loop = _value(params, 'trainer.steps_per_loop')
   summaries = _value(params, 'trainer.summary_interval')
   if loop and summaries is not None and (summaries < 1 or summaries % loop):
@@ -273,10 +270,8 @@ def _check_model(params: config_definitions.ExperimentConfig) -> None:
   except arch_lib.ArchError as e:
     raise ConfigError(f'task.model.backbone.asvit.arch={backbone.asvit.arch!r}'
                       f': {e}') from None
-  if not 0 <= backbone.asvit.drop_path_rate < 1:
-    raise ConfigError('task.model.backbone.asvit.drop_path_rate='
-                      f'{backbone.asvit.drop_path_rate}; allowed: a rate in '
-                      '[0, 1)')
+  _refuse_outside(params, ['task.model.backbone.asvit.drop_path_rate'],
+                  lambda v: 0 <= v < 1, 'a rate in [0, 1)')
 
 
 def check_values(params: config_definitions.ExperimentConfig) -> None:
